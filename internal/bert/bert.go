@@ -1,0 +1,337 @@
+package bert
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"sync"
+
+	"github.com/airvec/airvec/internal/encoder"
+	"github.com/airvec/airvec/kernels"
+	"github.com/airvec/airvec/weights"
+)
+
+// Model is a loaded BERT / XLM-R trunk. It is immutable after Load and safe
+// for concurrent use (set Hook, if at all, before the first Forward).
+type Model struct {
+	Cfg  Config
+	Prec kernels.Precision
+
+	// Hook, when non-nil, is called with intermediate activations during
+	// Forward: ("embeddings", -1, x), ("attention", i, x) after the attention
+	// block of layer i, ("layer", i, x) after layer i. t is (B·L, H) and
+	// only valid during the call. For tests.
+	Hook func(name string, layer int, t []float32)
+
+	act kernels.Act
+	eps float32
+
+	word, pos, typ []float32 // (V,H), (P,H), (T,H)
+	embLNw, embLNb []float32
+
+	layers []layer
+
+	pooler  *kernels.Packed // nil when the checkpoint has no pooler
+	poolerB []float32
+
+	scratch sync.Pool // *scratch
+}
+
+type layer struct {
+	qkv     *kernels.Packed // (3H, H): query, key, value rows fused
+	qkvB    []float32       // (3H)
+	attnOut *kernels.Packed // (H, H)
+	attnB   []float32
+	ln1w    []float32
+	ln1b    []float32
+	inter   *kernels.Packed // (I, H)
+	interB  []float32
+	out     *kernels.Packed // (H, I)
+	outB    []float32
+	ln2w    []float32
+	ln2b    []float32
+}
+
+// KnownUnused lists tensors of a BertModel checkpoint that Load does not
+// need: the position_ids buffer (old HF saves carry it).
+var KnownUnused = []string{"embeddings.position_ids"}
+
+// Load reads the trunk from s, the scope holding "embeddings.*" and
+// "encoder.*" (pass root.Sub("bert") / root.Sub("roberta") for prefixed
+// checkpoints). The optional "pooler.dense" is loaded when present. Linear
+// weights are packed once for prec.
+func Load(s *weights.Scope, cfg Config, prec kernels.Precision) (*Model, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	act, _ := activation(cfg.HiddenAct)
+	H, I := cfg.HiddenSize, cfg.IntermediateSize
+	m := &Model{Cfg: cfg, Prec: prec, act: act, eps: float32(cfg.LayerNormEps)}
+	var err error
+	get := func(s *weights.Scope, name string, shape ...int) []float32 {
+		if err != nil {
+			return nil
+		}
+		var t []float32
+		t, err = s.Tensor(name, shape...)
+		if err != nil {
+			err = fmt.Errorf("bert: %w", err)
+			return nil
+		}
+		// Tensor may alias the file mapping: keep a private copy so the
+		// store can be closed after Load.
+		return slices.Clone(t)
+	}
+	e := s.Sub("embeddings")
+	m.word = get(e, "word_embeddings.weight", cfg.VocabSize, H)
+	m.pos = get(e, "position_embeddings.weight", cfg.MaxPositionEmbeddings, H)
+	if cfg.TypeVocabSize > 0 {
+		m.typ = get(e, "token_type_embeddings.weight", cfg.TypeVocabSize, H)
+	}
+	m.embLNw = get(e, "LayerNorm.weight", H)
+	m.embLNb = get(e, "LayerNorm.bias", H)
+	if err != nil {
+		return nil, err
+	}
+	pack := func(w []float32, n, k int) *kernels.Packed {
+		if w == nil {
+			return nil
+		}
+		return kernels.Pack(w, n, k, prec)
+	}
+	for i := 0; i < cfg.NumHiddenLayers; i++ {
+		ls := s.Sub("encoder").Sub(fmt.Sprintf("layer.%d", i))
+		at := ls.Sub("attention")
+		sa := at.Sub("self")
+		q := get(sa, "query.weight", H, H)
+		k := get(sa, "key.weight", H, H)
+		v := get(sa, "value.weight", H, H)
+		qb := get(sa, "query.bias", H)
+		kb := get(sa, "key.bias", H)
+		vb := get(sa, "value.bias", H)
+		var l layer
+		if err == nil {
+			w := make([]float32, 0, 3*H*H)
+			w = append(append(append(w, q...), k...), v...)
+			l.qkv = pack(w, 3*H, H)
+			l.qkvB = append(append(append(make([]float32, 0, 3*H), qb...), kb...), vb...)
+		}
+		l.attnOut = pack(get(at, "output.dense.weight", H, H), H, H)
+		l.attnB = get(at, "output.dense.bias", H)
+		l.ln1w = get(at, "output.LayerNorm.weight", H)
+		l.ln1b = get(at, "output.LayerNorm.bias", H)
+		l.inter = pack(get(ls, "intermediate.dense.weight", I, H), I, H)
+		l.interB = get(ls, "intermediate.dense.bias", I)
+		l.out = pack(get(ls, "output.dense.weight", H, I), H, I)
+		l.outB = get(ls, "output.dense.bias", H)
+		l.ln2w = get(ls, "output.LayerNorm.weight", H)
+		l.ln2b = get(ls, "output.LayerNorm.bias", H)
+		if err != nil {
+			return nil, err
+		}
+		m.layers = append(m.layers, l)
+	}
+	if p := s.Sub("pooler").Sub("dense"); p.Has("weight") {
+		m.pooler = pack(get(p, "weight", H, H), H, H)
+		m.poolerB = get(p, "bias", H)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// Hidden is the width of the hidden states.
+func (m *Model) Hidden() int { return m.Cfg.HiddenSize }
+
+// MaxPositions is the longest sequence the position table allows
+// (max_position_embeddings, less pad_token_id+1 for RoBERTa-style models).
+func (m *Model) MaxPositions() int { return m.Cfg.MaxTokens() }
+
+// HasPooler reports whether the checkpoint carried pooler.dense.
+func (m *Model) HasPooler() bool { return m.pooler != nil }
+
+// scratch is the per-call working memory, reused through Model.scratch.
+type scratch struct {
+	x, qkv, ctx, tmp, inter []float32
+}
+
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// Forward runs the trunk on b and returns the last hidden state (B·L, H).
+// Padding rows get values too (as in HF); callers mask them.
+func (m *Model) Forward(ctx context.Context, e *kernels.Engine, b *encoder.Batch) ([]float32, error) {
+	if e == nil {
+		e = kernels.Default
+	}
+	if err := m.check(b); err != nil {
+		return nil, err
+	}
+	cfg := &m.Cfg
+	H, I, nh := cfg.HiddenSize, cfg.IntermediateSize, cfg.NumAttentionHeads
+	T := b.B * b.L
+	if T == 0 {
+		return []float32{}, nil
+	}
+	sc, _ := m.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	defer m.scratch.Put(sc)
+	sc.x = grow(sc.x, T*H)
+	sc.qkv = grow(sc.qkv, T*3*H)
+	sc.ctx = grow(sc.ctx, T*H)
+	sc.tmp = grow(sc.tmp, T*H)
+	sc.inter = grow(sc.inter, T*I)
+	x := sc.x // (T, H)
+
+	// BertEmbeddings.forward / XLMRobertaEmbeddings.forward
+	m.embed(e, x, b)
+	m.hook("embeddings", -1, x)
+
+	hd := H / nh
+	ap := kernels.AttnParams{
+		Batch: b.B, SeqQ: b.L, SeqK: b.L,
+		Heads: nh, KVHeads: nh, HeadDim: hd,
+		QStride: 3 * H, KStride: 3 * H, VStride: 3 * H, OStride: H,
+		Scale:   float32(1 / math.Sqrt(float64(hd))),
+		KeyMask: b.Mask,
+	}
+	for i := range m.layers {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		l := &m.layers[i]
+		// BertSelfAttention: fused q|k|v projection, qkv: (T, 3H)
+		e.MatMul(sc.qkv, x, T, l.qkv, l.qkvB, kernels.ActNone)
+		// ctx: (T, H) = softmax(q·kᵀ/√d + mask)·v per head
+		e.Attention(sc.ctx, sc.qkv, sc.qkv[H:], sc.qkv[2*H:], ap)
+		// BertSelfOutput: x = LN(ctx·Woᵀ + bo + x)
+		e.MatMul(sc.tmp, sc.ctx, T, l.attnOut, l.attnB, kernels.ActNone)
+		m.addNorm(e, x, sc.tmp, T, l.ln1w, l.ln1b)
+		m.hook("attention", i, x)
+		// BertIntermediate: inter: (T, I) = act(x·W1ᵀ + b1)
+		e.MatMul(sc.inter, x, T, l.inter, l.interB, m.act)
+		// BertOutput: x = LN(inter·W2ᵀ + b2 + x)
+		e.MatMul(sc.tmp, sc.inter, T, l.out, l.outB, kernels.ActNone)
+		m.addNorm(e, x, sc.tmp, T, l.ln2w, l.ln2b)
+		m.hook("layer", i, x)
+	}
+	out := make([]float32, T*H)
+	copy(out, x)
+	return out, nil
+}
+
+func (m *Model) hook(name string, layer int, t []float32) {
+	if m.Hook != nil {
+		m.Hook(name, layer, t)
+	}
+}
+
+// check validates the batch against the model: sizes, id ranges, length.
+func (m *Model) check(b *encoder.Batch) error {
+	if b == nil {
+		return fmt.Errorf("bert: nil batch")
+	}
+	T := b.B * b.L
+	if b.B < 0 || b.L < 0 || len(b.IDs) != T || len(b.Mask) != T || (b.TypeIDs != nil && len(b.TypeIDs) != T) {
+		return fmt.Errorf("bert: batch %d×%d with %d ids, %d mask, %d type ids", b.B, b.L, len(b.IDs), len(b.Mask), len(b.TypeIDs))
+	}
+	if b.L > m.MaxPositions() {
+		return fmt.Errorf("bert: sequence length %d exceeds the model's %d positions", b.L, m.MaxPositions())
+	}
+	V := m.Cfg.VocabSize
+	for i, id := range b.IDs {
+		if id < 0 || id >= V {
+			return fmt.Errorf("bert: input %d position %d: token id %d out of range [0,%d)", i/max(b.L, 1), i%max(b.L, 1), id, V)
+		}
+	}
+	for i, t := range b.TypeIDs {
+		if t < 0 || t >= max(m.Cfg.TypeVocabSize, 1) || (t != 0 && m.typ == nil) {
+			return fmt.Errorf("bert: input %d position %d: token type id %d out of range [0,%d)", i/b.L, i%b.L, t, m.Cfg.TypeVocabSize)
+		}
+	}
+	return nil
+}
+
+// embed writes LN(word[id] + pos[p] + type[t]) into x (T, H).
+func (m *Model) embed(e *kernels.Engine, x []float32, b *encoder.Batch) {
+	H, L := m.Cfg.HiddenSize, b.L
+	roberta := m.Cfg.RobertaPositions()
+	pad := m.Cfg.PadTokenID
+	e.Parallel(b.B, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			n := 0 // running count of non-pad tokens (RoBERTa positions)
+			for j := 0; j < L; j++ {
+				t := r*L + j
+				id := b.IDs[t]
+				p := j
+				if roberta {
+					// create_position_ids_from_input_ids: cumsum(mask)·mask + pad
+					if id != pad {
+						n++
+						p = n + pad
+					} else {
+						p = pad
+					}
+				}
+				tt := 0
+				if b.TypeIDs != nil {
+					tt = b.TypeIDs[t]
+				}
+				dst := x[t*H : t*H+H]
+				w := m.word[id*H : id*H+H]
+				ps := m.pos[p*H : p*H+H]
+				if m.typ != nil {
+					ty := m.typ[tt*H : tt*H+H]
+					for i := range dst {
+						dst[i] = w[i] + ty[i] + ps[i]
+					}
+				} else {
+					for i := range dst {
+						dst[i] = w[i] + ps[i]
+					}
+				}
+			}
+			kernels.LayerNorm(x[r*L*H:(r+1)*L*H], L, H, m.embLNw, m.embLNb, m.eps)
+		}
+	})
+}
+
+// addNorm sets x = LayerNorm(y + x) row-wise; y is clobbered.
+func (m *Model) addNorm(e *kernels.Engine, x, y []float32, rows int, w, bias []float32) {
+	H := m.Cfg.HiddenSize
+	e.Parallel(rows, func(lo, hi int) {
+		ys := y[lo*H : hi*H]
+		kernels.Add(ys, x[lo*H:hi*H])
+		kernels.LayerNorm(ys, hi-lo, H, w, bias, m.eps)
+		copy(x[lo*H:hi*H], ys)
+	})
+}
+
+// Pooler returns BertPooler's output (B, H) = tanh(CLS·Wᵀ + b) for the
+// hidden states of Forward, or nil when the checkpoint has no pooler.
+func (m *Model) Pooler(hidden []float32, b *encoder.Batch) []float32 {
+	if m.pooler == nil {
+		return nil
+	}
+	H := m.Cfg.HiddenSize
+	cls := make([]float32, b.B*H) // (B, H): first token of each row
+	for r := 0; r < b.B; r++ {
+		copy(cls[r*H:(r+1)*H], hidden[r*b.L*H:])
+	}
+	out := make([]float32, b.B*H)
+	kernels.MatMul(out, cls, b.B, m.pooler, m.poolerB, kernels.ActNone)
+	for i, v := range out {
+		out[i] = float32(math.Tanh(float64(v)))
+	}
+	return out
+}
+
+var _ encoder.Trunk = (*Model)(nil)
