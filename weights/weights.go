@@ -1,20 +1,9 @@
-// Package weights reads model weights (safetensors, PyTorch checkpoints) and
-// Hugging Face model directories. It knows nothing of models or math.
-//
-// NOTE: this is the seed API written so that model code can compile against
-// it; the weights work (issue 2) hardens and extends it behind the same names.
 package weights
 
 import (
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"math"
-	"os"
-	"sort"
 	"strings"
-	"sync"
 )
 
 // DType is a safetensors dtype name ("F32", "BF16", ...).
@@ -29,21 +18,93 @@ const (
 	I32  DType = "I32"
 	I16  DType = "I16"
 	I8   DType = "I8"
+	U64  DType = "U64"
+	U32  DType = "U32"
+	U16  DType = "U16"
 	U8   DType = "U8"
 	Bool DType = "BOOL"
+	// F8E4M3 and F8E5M2 are recognised (their files open and their bytes
+	// can be read with Raw) but not converted.
+	F8E4M3 DType = "F8_E4M3"
+	F8E5M2 DType = "F8_E5M2"
 )
 
-// ErrCorrupt is wrapped by every error about a malformed file.
-var ErrCorrupt = errors.New("weights: corrupt file")
+// Sentinel errors. Every error this package returns about a file or a
+// tensor is an *Error whose Kind is one of these (errors.Is works).
+var (
+	// ErrCorrupt: a malformed file (safetensors header, index, config).
+	ErrCorrupt = errors.New("weights: corrupt file")
+	// ErrNotFound: a tensor, file or model directory that does not exist.
+	ErrNotFound = errors.New("weights: tensor not found")
+	// ErrShape: a tensor whose shape is not the one a loader asked for.
+	ErrShape = errors.New("weights: shape mismatch")
+	// ErrDType: a conversion the tensor's dtype does not support.
+	ErrDType = errors.New("weights: unsupported dtype")
+	// ErrClosed: an access after Close.
+	ErrClosed = errors.New("weights: store closed")
+)
 
-// ErrNotFound is wrapped when a tensor is missing.
-var ErrNotFound = errors.New("weights: tensor not found")
+// Error describes a failure about one file and, where it applies, one
+// tensor. Its message reads
+//
+//	weights: PATH: tensor "NAME": MSG[: CAUSE]
+type Error struct {
+	Kind   error  // ErrCorrupt, ErrNotFound, ErrShape, ErrDType, ErrClosed, or nil (I/O)
+	Path   string // file or directory, "" when unknown
+	Tensor string // full tensor name, "" when the error is about the file
+	Msg    string
+	Err    error // underlying cause (I/O, JSON syntax), may be nil
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString("weights: ")
+	if e.Path != "" {
+		b.WriteString(e.Path)
+		b.WriteString(": ")
+	}
+	if e.Tensor != "" {
+		fmt.Fprintf(&b, "tensor %q: ", e.Tensor)
+	}
+	b.WriteString(e.Msg)
+	if e.Err != nil {
+		b.WriteString(": ")
+		b.WriteString(e.Err.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns Kind and Err, so that errors.Is(err, ErrCorrupt) and
+// errors.Is(err, fs.ErrNotExist) both work.
+func (e *Error) Unwrap() []error {
+	var out []error
+	if e.Kind != nil {
+		out = append(out, e.Kind)
+	}
+	if e.Err != nil {
+		out = append(out, e.Err)
+	}
+	return out
+}
+
+func corrupt(path, tensor, format string, args ...any) *Error {
+	return &Error{Kind: ErrCorrupt, Path: path, Tensor: tensor, Msg: fmt.Sprintf(format, args...)}
+}
 
 // TensorInfo describes one stored tensor.
 type TensorInfo struct {
 	Name  string
 	DType DType
 	Shape []int
+}
+
+// NumElements is the product of the shape (1 for a scalar).
+func (t TensorInfo) NumElements() int {
+	n := 1
+	for _, d := range t.Shape {
+		n *= d
+	}
+	return n
 }
 
 // Store is a read-only set of named tensors (one file, a sharded checkpoint,
@@ -60,167 +121,19 @@ type Store interface {
 	Close() error
 }
 
-// File is a single safetensors file.
-type File struct {
-	path  string
-	data  []byte // whole file
-	off   int    // start of data region
-	infos map[string]tinfo
-	meta  map[string]string
-	names []string
-	mu    sync.Mutex
+// RawStore is a Store that can hand out a tensor's stored bytes
+// (little-endian, in its own dtype). The returned slice may alias a file
+// mapping and must not be written. Scope.BF16 and Scope.Int64 use it when
+// the store implements it; File and Sharded do.
+type RawStore interface {
+	Store
+	Raw(name string) ([]byte, error)
 }
 
-type tinfo struct {
-	TensorInfo
-	begin, end int
+// storePath names a store in errors when it knows its path.
+func storePath(st Store) string {
+	if p, ok := st.(interface{ Path() string }); ok {
+		return p.Path()
+	}
+	return ""
 }
-
-// Open reads a safetensors file.
-func Open(path string) (*File, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, fmt.Errorf("weights: %w", err)
-	}
-	if len(b) < 8 {
-		return nil, fmt.Errorf("%w: %s: shorter than 8 bytes", ErrCorrupt, path)
-	}
-	n := binary.LittleEndian.Uint64(b)
-	if n > uint64(len(b)-8) {
-		return nil, fmt.Errorf("%w: %s: header length %d past end of file", ErrCorrupt, path, n)
-	}
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(b[8:8+n], &raw); err != nil {
-		return nil, fmt.Errorf("%w: %s: header: %v", ErrCorrupt, path, err)
-	}
-	f := &File{path: path, data: b, off: 8 + int(n), infos: map[string]tinfo{}}
-	for k, v := range raw {
-		if k == "__metadata__" {
-			_ = json.Unmarshal(v, &f.meta)
-			continue
-		}
-		var e struct {
-			DType   DType  `json:"dtype"`
-			Shape   []int  `json:"shape"`
-			Offsets [2]int `json:"data_offsets"`
-		}
-		if err := json.Unmarshal(v, &e); err != nil {
-			return nil, fmt.Errorf("%w: %s: tensor %q: %v", ErrCorrupt, path, k, err)
-		}
-		if e.Offsets[0] < 0 || e.Offsets[1] < e.Offsets[0] || f.off+e.Offsets[1] > len(b) {
-			return nil, fmt.Errorf("%w: %s: tensor %q: offsets out of range", ErrCorrupt, path, k)
-		}
-		f.infos[k] = tinfo{TensorInfo{k, e.DType, e.Shape}, f.off + e.Offsets[0], f.off + e.Offsets[1]}
-		f.names = append(f.names, k)
-	}
-	sort.Strings(f.names)
-	return f, nil
-}
-
-func (f *File) Names() []string { return f.names }
-
-func (f *File) Info(name string) (TensorInfo, bool) {
-	t, ok := f.infos[name]
-	return t.TensorInfo, ok
-}
-
-// Metadata returns the __metadata__ map.
-func (f *File) Metadata() map[string]string { return f.meta }
-
-func (f *File) Float32(name string) ([]float32, error) {
-	t, ok := f.infos[name]
-	if !ok {
-		return nil, fmt.Errorf("%w: %s: %q", ErrNotFound, f.path, name)
-	}
-	b := f.data[t.begin:t.end]
-	n := 1
-	for _, d := range t.Shape {
-		n *= d
-	}
-	out := make([]float32, n)
-	switch t.DType {
-	case F32:
-		if len(b) != 4*n {
-			return nil, fmt.Errorf("%w: %s: %q: size", ErrCorrupt, f.path, name)
-		}
-		for i := range out {
-			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:]))
-		}
-	case BF16:
-		if len(b) != 2*n {
-			return nil, fmt.Errorf("%w: %s: %q: size", ErrCorrupt, f.path, name)
-		}
-		for i := range out {
-			out[i] = math.Float32frombits(uint32(binary.LittleEndian.Uint16(b[2*i:])) << 16)
-		}
-	default:
-		return nil, fmt.Errorf("weights: %s: %q: dtype %s not supported yet", f.path, name, t.DType)
-	}
-	return out, nil
-}
-
-func (f *File) Close() error { return nil }
-
-// Scope is a name prefix into a Store (candle's VarBuilder): weights are
-// reached by nested scopes so names equal the HF state dict.
-type Scope struct {
-	st     Store
-	prefix string
-	used   *sync.Map
-}
-
-// NewScope returns the root scope of st.
-func NewScope(st Store) *Scope { return &Scope{st: st, used: &sync.Map{}} }
-
-// Sub returns the scope prefix+name+".".
-func (s *Scope) Sub(name string) *Scope {
-	return &Scope{st: s.st, prefix: s.prefix + name + ".", used: s.used}
-}
-
-// Path returns the full name of a tensor in this scope.
-func (s *Scope) Path(name string) string { return s.prefix + name }
-
-// Has reports whether the tensor exists.
-func (s *Scope) Has(name string) bool {
-	_, ok := s.st.Info(s.prefix + name)
-	return ok
-}
-
-// Tensor returns the named tensor as float32, checking its shape.
-func (s *Scope) Tensor(name string, shape ...int) ([]float32, error) {
-	full := s.prefix + name
-	info, ok := s.st.Info(full)
-	if !ok {
-		return nil, fmt.Errorf("%w: %q", ErrNotFound, full)
-	}
-	if !equalShape(info.Shape, shape) {
-		return nil, fmt.Errorf("weights: tensor %q: shape %v, want %v", full, info.Shape, shape)
-	}
-	s.used.Store(full, true)
-	return s.st.Float32(full)
-}
-
-// Unused lists tensors of the store no Tensor call consumed, sorted.
-func (s *Scope) Unused() []string {
-	var out []string
-	for _, n := range s.st.Names() {
-		if _, ok := s.used.Load(n); !ok {
-			out = append(out, n)
-		}
-	}
-	return out
-}
-
-func equalShape(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
-}
-
-var _ = strings.TrimSpace
