@@ -1,0 +1,209 @@
+// Command asmgen writes kernels/gemm_amd64.s: the register-blocked GEMM
+// micro-kernels (AVX-512 fp32 12×32, AVX-512 BF16 12×32 with VDPBF16PS
+// encoded as bytes, AVX2+FMA 6×16). Run from the kernels directory:
+//
+//	go run ./internal/asmgen > gemm_amd64.s
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+)
+
+var out strings.Builder
+
+func p(format string, args ...any) { fmt.Fprintf(&out, "\t"+format+"\n", args...) }
+func label(l string)               { fmt.Fprintf(&out, "%s:\n", l) }
+
+// vdpbf16ps encodes VDPBF16PS zmm(dst), zmm(src1), zmm(src2) (register form):
+// EVEX.512.F3.0F38.W0 52 /r, dst += Σ pairs src1·src2 (bf16 → fp32).
+func vdpbf16ps(dst, src1, src2 int) string {
+	inv := func(b int) int { return (^b) & 1 }
+	p0 := inv(dst>>3)<<7 | inv(src2>>4)<<6 | inv(src2>>3)<<5 | inv(dst>>4)<<4 | 0b10
+	p1 := 0<<7 | ((^src1)&0xf)<<3 | 1<<2 | 0b10
+	p2 := 0<<7 | 0b10<<5 | 0<<4 | inv(src1>>4)<<3 | 0
+	modrm := 0xC0 | (dst&7)<<3 | (src2 & 7)
+	return fmt.Sprintf("BYTE $0x62; BYTE $0x%02X; BYTE $0x%02X; BYTE $0x%02X; BYTE $0x52; BYTE $0x%02X // VDPBF16PS Z%d, Z%d, Z%d",
+		p0, p1, p2, modrm, src2, src1, dst)
+}
+
+// rowAddr returns the address of row r (0..11) at byte offset off: rows are
+// based at R8 (0-2), R10 (3-5), R11 (6-8), R12 (9-11), stride R9.
+func rowAddr(r, off int) string {
+	base := []string{"R8", "R10", "R11", "R12"}[r/3]
+	o := ""
+	if off != 0 {
+		o = fmt.Sprint(off)
+	}
+	switch r % 3 {
+	case 0:
+		return fmt.Sprintf("%s(%s)", o, base)
+	case 1:
+		return fmt.Sprintf("%s(%s)(R9*1)", o, base)
+	}
+	return fmt.Sprintf("%s(%s)(R9*2)", o, base)
+}
+
+func header(name, doc string) {
+	fmt.Fprintf(&out, "\n%s\nTEXT ·%s(SB), NOSPLIT, $0-72\n", doc, name)
+	p("MOVQ kc+0(FP), CX")
+	p("MOVQ a+8(FP), R8")
+	p("MOVQ lda+16(FP), R9")
+	p("MOVQ b+24(FP), BX")
+	p("MOVQ ldb+32(FP), R13")
+	p("MOVQ c+40(FP), DX")
+	p("MOVQ ldc+48(FP), SI")
+	p("MOVQ bias+56(FP), AX")
+	p("MOVQ acc+64(FP), DI")
+	p("LEAQ (R8)(R9*2), R10")
+	p("ADDQ R9, R10")
+}
+
+// avx512 writes a 12×32 kernel; bf16 selects VDPBF16PS on bf16 pairs.
+func avx512(name string, bf16 bool) {
+	header(name, "")
+	p("LEAQ (R10)(R9*2), R11")
+	p("ADDQ R9, R11")
+	p("LEAQ (R11)(R9*2), R12")
+	p("ADDQ R9, R12")
+	for r := 0; r < 24; r++ {
+		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
+	}
+	step := func(u int) {
+		p("VMOVUPS (BX), Z24")
+		p("VMOVUPS 64(BX), Z25")
+		p("ADDQ R13, BX")
+		for r := 0; r < 12; r++ {
+			t := 26 + r%6
+			if bf16 {
+				p("VPBROADCASTD %s, Z%d", rowAddr(r, 4*u), t)
+				p(vdpbf16ps(2*r, 24, t))
+				p(vdpbf16ps(2*r+1, 25, t))
+			} else {
+				p("VBROADCASTSS %s, Z%d", rowAddr(r, 4*u), t)
+				p("VFMADD231PS Z24, Z%d, Z%d", t, 2*r)
+				p("VFMADD231PS Z25, Z%d, Z%d", t, 2*r+1)
+			}
+		}
+	}
+	label(name + "_loop4")
+	p("CMPQ CX, $4")
+	p("JL %s_tail", name)
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	for _, r := range []string{"R8", "R10", "R11", "R12"} {
+		p("ADDQ $16, %s", r)
+	}
+	p("SUBQ $4, CX")
+	p("JMP %s_loop4", name)
+	label(name + "_tail")
+	p("TESTQ CX, CX")
+	p("JEQ %s_done", name)
+	step(0)
+	for _, r := range []string{"R8", "R10", "R11", "R12"} {
+		p("ADDQ $4, %s", r)
+	}
+	p("DECQ CX")
+	p("JMP %s_tail", name)
+	label(name + "_done")
+	p("TESTQ DI, DI")
+	p("JNE %s_acc", name)
+	p("TESTQ AX, AX")
+	p("JEQ %s_store", name)
+	p("VMOVUPS (AX), Z24")
+	p("VMOVUPS 64(AX), Z25")
+	for r := 0; r < 12; r++ {
+		p("VADDPS Z24, Z%d, Z%d", 2*r, 2*r)
+		p("VADDPS Z25, Z%d, Z%d", 2*r+1, 2*r+1)
+	}
+	p("JMP %s_store", name)
+	label(name + "_acc")
+	p("MOVQ DX, DI")
+	for r := 0; r < 12; r++ {
+		p("VADDPS (DI), Z%d, Z%d", 2*r, 2*r)
+		p("VADDPS 64(DI), Z%d, Z%d", 2*r+1, 2*r+1)
+		p("ADDQ SI, DI")
+	}
+	label(name + "_store")
+	for r := 0; r < 12; r++ {
+		p("VMOVUPS Z%d, (DX)", 2*r)
+		p("VMOVUPS Z%d, 64(DX)", 2*r+1)
+		p("ADDQ SI, DX")
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+// avx2 writes a 6×16 fp32 kernel (AVX2+FMA).
+func avx2(name string) {
+	header(name, "")
+	for r := 0; r < 12; r++ {
+		p("VXORPS Y%d, Y%d, Y%d", r, r, r)
+	}
+	step := func(u int) {
+		p("VMOVUPS (BX), Y12")
+		p("VMOVUPS 32(BX), Y13")
+		p("ADDQ R13, BX")
+		for r := 0; r < 6; r++ {
+			t := 14 + r%2
+			p("VBROADCASTSS %s, Y%d", rowAddr(r, 4*u), t)
+			p("VFMADD231PS Y12, Y%d, Y%d", t, 2*r)
+			p("VFMADD231PS Y13, Y%d, Y%d", t, 2*r+1)
+		}
+	}
+	label(name + "_loop4")
+	p("CMPQ CX, $4")
+	p("JL %s_tail", name)
+	for u := 0; u < 4; u++ {
+		step(u)
+	}
+	p("ADDQ $16, R8")
+	p("ADDQ $16, R10")
+	p("SUBQ $4, CX")
+	p("JMP %s_loop4", name)
+	label(name + "_tail")
+	p("TESTQ CX, CX")
+	p("JEQ %s_done", name)
+	step(0)
+	p("ADDQ $4, R8")
+	p("ADDQ $4, R10")
+	p("DECQ CX")
+	p("JMP %s_tail", name)
+	label(name + "_done")
+	p("TESTQ DI, DI")
+	p("JNE %s_acc", name)
+	p("TESTQ AX, AX")
+	p("JEQ %s_store", name)
+	p("VMOVUPS (AX), Y12")
+	p("VMOVUPS 32(AX), Y13")
+	for r := 0; r < 6; r++ {
+		p("VADDPS Y12, Y%d, Y%d", 2*r, 2*r)
+		p("VADDPS Y13, Y%d, Y%d", 2*r+1, 2*r+1)
+	}
+	p("JMP %s_store", name)
+	label(name + "_acc")
+	p("MOVQ DX, DI")
+	for r := 0; r < 6; r++ {
+		p("VADDPS (DI), Y%d, Y%d", 2*r, 2*r)
+		p("VADDPS 32(DI), Y%d, Y%d", 2*r+1, 2*r+1)
+		p("ADDQ SI, DI")
+	}
+	label(name + "_store")
+	for r := 0; r < 6; r++ {
+		p("VMOVUPS Y%d, (DX)", 2*r)
+		p("VMOVUPS Y%d, 32(DX)", 2*r+1)
+		p("ADDQ SI, DX")
+	}
+	p("VZEROUPPER")
+	p("RET")
+}
+
+func main() {
+	out.WriteString("// Code generated by go run ./internal/asmgen; DO NOT EDIT.\n\n//go:build amd64 && gc && !purego\n\n#include \"textflag.h\"\n")
+	avx512("gemmF32AVX512", false)
+	avx512("gemmBF16AVX512", true)
+	avx2("gemmF32AVX2")
+	os.Stdout.WriteString(out.String())
+}

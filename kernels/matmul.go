@@ -1,0 +1,341 @@
+package kernels
+
+import (
+	"fmt"
+	"sync"
+	"unsafe"
+)
+
+// Packed layout. The weight (N×K, PyTorch Linear) is cut into panels of
+// nr = 32 output columns (the last one zero-padded). A panel is ksteps rows
+// of 128 bytes, one row per k-step:
+//
+//	FP32: a k-step is one k; the row holds w[n0+0..31][k] (32 float32).
+//	BF16: a k-step is a pair (2p, 2p+1); the row holds, for each of the 32
+//	      columns n, the bf16 pair (w[n][2p], w[n][2p+1]) — the operand layout
+//	      of VDPBF16PS and of AMX's TDPBF16PS B tiles (VNNI layout). K is
+//	      zero-padded to a multiple of 32 (AMX tile depth).
+//
+// Both layouts advance 128 bytes of B and 4 bytes of A per k-step, so one
+// cache-blocking driver (gemm) serves every micro-kernel.
+const (
+	nr        = 32
+	stepBytes = 128
+)
+
+// Packed is a Linear weight (PyTorch layout N×K: out×in) packed once at load
+// for MatMul. It is immutable and safe for concurrent use.
+type Packed struct {
+	N, K   int
+	Prec   Precision
+	ksteps int       // k-steps per panel (K, or K padded to 32 / 2 for BF16)
+	f32    []float32 // FP32 panels
+	b16    []uint16  // BF16 panels
+}
+
+// Pack packs w (row-major N×K, PyTorch Linear layout) for MatMul. It panics
+// if w is shorter than n·k or n, k < 1 (a programming error in model code;
+// loaders check shapes before packing).
+func Pack(w []float32, n, k int, prec Precision) *Packed {
+	if n < 1 || k < 1 || len(w) < n*k {
+		panic(fmt.Sprintf("kernels: Pack: weight of %d values for %d×%d", len(w), n, k))
+	}
+	np := (n + nr - 1) / nr
+	p := &Packed{N: n, K: k, Prec: prec}
+	switch prec {
+	case BF16:
+		kpad := (k + 31) &^ 31
+		p.ksteps = kpad / 2
+		p.b16 = make([]uint16, np*p.ksteps*2*nr)
+		for j := 0; j < n; j++ {
+			pan := p.b16[(j/nr)*p.ksteps*2*nr:]
+			col := j % nr
+			row := w[j*k : j*k+k]
+			for q, v := range row {
+				pan[(q/2)*2*nr+2*col+q%2] = bf16Bits(v)
+			}
+		}
+	default:
+		p.Prec = FP32
+		p.ksteps = k
+		p.f32 = make([]float32, np*k*nr)
+		for j := 0; j < n; j++ {
+			pan := p.f32[(j/nr)*k*nr:]
+			col := j % nr
+			for q, v := range w[j*k : j*k+k] {
+				pan[q*nr+col] = v
+			}
+		}
+	}
+	return p
+}
+
+// panelBytes is the byte size of one packed panel.
+func (w *Packed) panelBytes() int { return w.ksteps * stepBytes }
+
+func (w *Packed) base() unsafe.Pointer {
+	if w.Prec == BF16 {
+		return unsafe.Pointer(&w.b16[0])
+	}
+	return unsafe.Pointer(&w.f32[0])
+}
+
+// tileKernel computes a mr×32 tile of C (row stride ldc bytes) from ksteps
+// k-steps of A (row stride lda bytes, 4 bytes per k-step) and B (128 bytes
+// per k-step, ldb bytes apart): C = A·B (+ bias[0:32] unless acc) (+ C if
+// acc). All pointers are valid for the full mr×32 tile.
+type tileKernel func(ksteps int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c *float32, ldc int, bias *float32, acc bool)
+
+// gemmImpl is one implementation of MatMul: a micro-kernel per precision and
+// its blocking.
+type gemmImpl struct {
+	name string
+	mr   int        // rows per micro-tile
+	f32  tileKernel // fp32 panels
+	bf16 tileKernel // bf16 panels (nil: not supported)
+	// bf16mr overrides mr for the bf16 kernel (AMX: 32).
+	bf16mr int
+	// cvt converts n floats to bf16 (round to nearest even).
+	cvt func(dst []uint16, src []float32)
+	// act applies an activation to a row in place.
+	act func(x []float32, act Act)
+}
+
+// MatMul computes c[m×N] = act(a[m×K] · wᵀ + bias). a and c are row-major
+// with row strides K and N. bias may be nil (else it has N values).
+func (e *Engine) MatMul(c, a []float32, m int, w *Packed, bias []float32, act Act) {
+	e.MatMulStrided(c, w.N, a, w.K, m, w, bias, act)
+}
+
+// MatMulStrided is MatMul with explicit row strides (in elements): row i of
+// a starts at a[i·lda], row i of c at c[i·ldc]. It lets callers read or write
+// column slices of wider buffers (e.g. Q/K/V inside a fused QKV buffer).
+func (e *Engine) MatMulStrided(c []float32, ldc int, a []float32, lda int, m int, w *Packed, bias []float32, act Act) {
+	matmulWith(e, impl, c, ldc, a, lda, m, w, bias, act)
+}
+
+// MatMulStrided runs Default.MatMulStrided.
+func MatMulStrided(c []float32, ldc int, a []float32, lda int, m int, w *Packed, bias []float32, act Act) {
+	Default.MatMulStrided(c, ldc, a, lda, m, w, bias, act)
+}
+
+func checkMatMul(c []float32, ldc int, a []float32, lda int, m int, w *Packed, bias []float32) {
+	switch {
+	case m < 0 || lda < w.K || ldc < w.N:
+		panic(fmt.Sprintf("kernels: MatMul: m=%d lda=%d ldc=%d for weight %d×%d", m, lda, ldc, w.N, w.K))
+	case m > 0 && len(a) < (m-1)*lda+w.K:
+		panic(fmt.Sprintf("kernels: MatMul: a has %d values, need %d", len(a), (m-1)*lda+w.K))
+	case m > 0 && len(c) < (m-1)*ldc+w.N:
+		panic(fmt.Sprintf("kernels: MatMul: c has %d values, need %d", len(c), (m-1)*ldc+w.N))
+	case bias != nil && len(bias) < w.N:
+		panic(fmt.Sprintf("kernels: MatMul: bias has %d values, need %d", len(bias), w.N))
+	}
+}
+
+// Cache blocking. A k-block of kcSteps k-steps of a 12-row A micro-panel
+// (≤ 18 KiB) stays in L1 while the B panels of an N-block (ncPanels·32
+// columns, ≤ ~400 KiB) stream from L2.
+const (
+	kcMaxSteps = 384
+	ncPanels   = 8
+	mcMaxTiles = 8
+)
+
+var scratchPool sync.Pool // *[]byte
+
+func getScratch(n int) *[]byte {
+	if p, ok := scratchPool.Get().(*[]byte); ok && cap(*p) >= n {
+		*p = (*p)[:n]
+		return p
+	}
+	b := make([]byte, n+64)
+	b = b[:n]
+	return &b
+}
+
+// alignedFloats returns n float32 in s (64-byte aligned).
+func f32s(b []byte) []float32 {
+	if len(b) < 4 {
+		return nil
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
+}
+
+// badStride reports whether 12 rows lda bytes apart, each spanning span
+// bytes, would crowd a 12-way 64-set L1 (more than 4 lines of them per set).
+func badStride(lda, span int) bool {
+	var sets [64]uint8
+	lines := (span + 63) / 64
+	if lines > 64 {
+		lines = 64
+	}
+	for r := 0; r < 12; r++ {
+		s0 := (r * lda) / 64
+		for t := 0; t < lines; t++ {
+			s := (s0 + t) & 63
+			sets[s]++
+			if sets[s] > 4 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda int, m int, w *Packed, bias []float32, act Act) {
+	checkMatMul(c, ldc, a, lda, m, w, bias)
+	if m == 0 {
+		return
+	}
+	n, ks := w.N, w.ksteps
+	kern, mr := im.f32, im.mr
+	if w.Prec == BF16 {
+		kern = im.bf16
+		if im.bf16mr > 0 {
+			mr = im.bf16mr
+		}
+	}
+	mp := (m + mr - 1) / mr
+	// A operand: base pointer and row stride in bytes, for mp·mr rows.
+	var (
+		abase unsafe.Pointer
+		aldb  int
+		sbuf  *[]byte
+	)
+	threads := e.threads()
+	if w.Prec == BF16 {
+		// Convert once per call to bf16 pairs, rows padded to mr with zeros
+		// and K padded to 2·ksteps; stride padded against L1 aliasing.
+		rowB := ks * 4
+		if badStride(rowB, min(rowB, kcMaxSteps*4)) {
+			rowB += 64
+		}
+		sbuf = getScratch(mp * mr * rowB)
+		buf := *sbuf
+		conv := func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				dst := unsafe.Slice((*uint16)(unsafe.Pointer(&buf[i*rowB])), rowB/2)
+				if i < m {
+					im.cvt(dst[:w.K], a[i*lda:i*lda+w.K])
+					clear(dst[w.K : 2*ks])
+				} else {
+					clear(dst[:2*ks])
+				}
+			}
+		}
+		if m*w.K >= 1<<16 {
+			e.Parallel(mp*mr, conv)
+		} else {
+			conv(0, mp*mr)
+		}
+		abase, aldb = unsafe.Pointer(&buf[0]), rowB
+	} else if m%mr == 0 && !badStride(lda*4, min(w.K, kcMaxSteps)*4) {
+		abase, aldb = unsafe.Pointer(&a[0]), lda*4
+	} else {
+		// Copy A with a padded stride and zero rows up to mp·mr.
+		rowF := w.K
+		if badStride(rowF*4, min(w.K, kcMaxSteps)*4) {
+			rowF += 16
+		}
+		sbuf = getScratch(mp * mr * rowF * 4)
+		buf := f32s(*sbuf)
+		for i := 0; i < mp*mr; i++ {
+			if i < m {
+				copy(buf[i*rowF:i*rowF+w.K], a[i*lda:])
+			} else {
+				clear(buf[i*rowF : i*rowF+w.K])
+			}
+		}
+		abase, aldb = unsafe.Pointer(&buf[0]), rowF*4
+	}
+
+	np := (n + nr - 1) / nr
+	ncp := min(np, ncPanels)
+	nb := (np + ncp - 1) / ncp
+	ncp = (np + nb - 1) / nb // balance the N-blocks
+	kb := (ks + kcMaxSteps - 1) / kcMaxSteps
+	kc := (ks + kb - 1) / kb
+	kc = (kc + 3) &^ 3
+	// Rows per task: enough tasks for dynamic balancing across threads.
+	flops := 2 * m * n * w.K
+	if flops < 1<<21 {
+		threads = 1
+	}
+	mcp := mcMaxTiles
+	if threads > 1 {
+		mcp = max(1, min(mcMaxTiles, (mp*nb+4*threads-1)/(4*threads)))
+	}
+	mb := (mp + mcp - 1) / mcp
+	wbase := w.base()
+	pb := w.panelBytes()
+
+	task := func(t int) {
+		jb, ib := t/mb, t%mb
+		j0, j1 := jb*ncp, min(np, (jb+1)*ncp)
+		i0, i1 := ib*mcp, min(mp, (ib+1)*mcp)
+		var tile [32 * nr]float32 // edge tiles (mr ≤ 32)
+		var btile [nr]float32     // padded bias of the last panel
+		for k0 := 0; k0 < ks; k0 += kc {
+			kk := min(kc, ks-k0)
+			acc := k0 > 0
+			last := k0+kk == ks
+			for i := i0; i < i1; i++ {
+				ap := unsafe.Add(abase, i*mr*aldb+k0*4)
+				rows := min(mr, m-i*mr)
+				for j := j0; j < j1; j++ {
+					bp := unsafe.Add(wbase, j*pb+k0*stepBytes)
+					cols := min(nr, n-j*nr)
+					var bptr *float32
+					if !acc && bias != nil {
+						if cols == nr {
+							bptr = &bias[j*nr]
+						} else {
+							copy(btile[:], bias[j*nr:n])
+							bptr = &btile[0]
+						}
+					}
+					if rows == mr && cols == nr {
+						kern(kk, ap, aldb, bp, stepBytes, &c[i*mr*ldc+j*nr], ldc*4, bptr, acc)
+						continue
+					}
+					if acc {
+						for r := 0; r < rows; r++ {
+							copy(tile[r*nr:r*nr+cols], c[(i*mr+r)*ldc+j*nr:])
+						}
+					}
+					kern(kk, ap, aldb, bp, stepBytes, &tile[0], nr*4, bptr, acc)
+					for r := 0; r < rows; r++ {
+						copy(c[(i*mr+r)*ldc+j*nr:(i*mr+r)*ldc+j*nr+cols], tile[r*nr:])
+					}
+				}
+				if last && act != ActNone {
+					c0, c1 := j0*nr, min(n, j1*nr)
+					for r := 0; r < rows; r++ {
+						row := (i*mr + r) * ldc
+						im.act(c[row+c0:row+c1], act)
+					}
+				}
+			}
+		}
+	}
+	tasks := nb * mb
+	if threads <= 1 || tasks == 1 {
+		for t := 0; t < tasks; t++ {
+			task(t)
+		}
+	} else {
+		parallelChunks(threads, tasks, 1, func(lo, hi int) {
+			for t := lo; t < hi; t++ {
+				task(t)
+			}
+		})
+	}
+	if sbuf != nil {
+		scratchPool.Put(sbuf)
+	}
+}
+
+// MatMul runs Default.MatMul.
+func MatMul(c, a []float32, m int, w *Packed, bias []float32, act Act) {
+	Default.MatMul(c, a, m, w, bias, act)
+}

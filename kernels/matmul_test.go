@@ -1,0 +1,136 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refMatMul is the float64 reference: c = a·wᵀ + bias, plus the error scale
+// Σ|a||w| + |bias| per output.
+func refMatMul(a []float32, lda, m int, w []float32, n, k int, bias []float32, bf bool) (ref, scale []float64) {
+	ref = make([]float64, m*n)
+	scale = make([]float64, m*n)
+	rd := func(v float32) float64 {
+		if bf {
+			return float64(RoundBF16(v))
+		}
+		return float64(v)
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < n; j++ {
+			var s, sa float64
+			for p := 0; p < k; p++ {
+				x := rd(a[i*lda+p]) * rd(w[j*k+p])
+				s += x
+				sa += math.Abs(x)
+			}
+			if bias != nil {
+				s += float64(bias[j])
+				sa += math.Abs(float64(bias[j]))
+			}
+			ref[i*n+j], scale[i*n+j] = s, sa
+		}
+	}
+	return
+}
+
+func randSlice(r *rand.Rand, n int) []float32 {
+	s := make([]float32, n)
+	for i := range s {
+		s[i] = float32(r.NormFloat64())
+	}
+	return s
+}
+
+const guard = float32(-12345.5)
+
+func testMatMulCase(t *testing.T, im *gemmImpl, m, n, k int, prec Precision, threads int, r *rand.Rand) {
+	t.Helper()
+	off := r.IntN(3)
+	lda := k + r.IntN(3)
+	ldc := n + r.IntN(3)
+	a := randSlice(r, off+m*lda)
+	w := randSlice(r, n*k)
+	var bias []float32
+	if r.IntN(2) == 0 {
+		bias = randSlice(r, n)
+	}
+	c := make([]float32, off+m*ldc+5)
+	for i := range c {
+		c[i] = guard
+	}
+	p := Pack(w, n, k, prec)
+	e := &Engine{Threads: threads}
+	matmulWith(e, im, c[off:], ldc, a[off:], lda, m, p, bias, ActNone)
+	ref, scale := refMatMul(a[off:], lda, m, w, n, k, bias, prec == BF16)
+	tol := 1e-5
+	if prec == BF16 {
+		tol = 2e-5 // products are exact; only fp32 summation order differs
+	}
+	for i := 0; i < m; i++ {
+		for j := 0; j < ldc; j++ {
+			got := c[off+i*ldc+j]
+			if j >= n {
+				if got != guard {
+					t.Fatalf("%s %v m=%d n=%d k=%d: wrote past row end at (%d,%d)", im.name, prec, m, n, k, i, j)
+				}
+				continue
+			}
+			want := ref[i*n+j]
+			if d := math.Abs(float64(got) - want); d > tol*scale[i*n+j]+1e-30 || math.IsNaN(float64(got)) {
+				t.Fatalf("%s %v m=%d n=%d k=%d: c[%d,%d]=%v want %v (diff %g, scale %g)", im.name, prec, m, n, k, i, j, got, want, d, scale[i*n+j])
+			}
+		}
+	}
+	for i := 0; i < off; i++ {
+		if c[i] != guard {
+			t.Fatalf("%s: wrote before c", im.name)
+		}
+	}
+	for i := off + (m-1)*ldc + n; i < len(c) && m > 0; i++ {
+		if c[i] != guard && (i-off)%ldc >= n || i >= off+m*ldc {
+			if c[i] != guard {
+				t.Fatalf("%s: wrote after c", im.name)
+			}
+		}
+	}
+}
+
+func TestMatMul(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	sizes := []int{}
+	for i := 1; i <= 33; i++ {
+		sizes = append(sizes, i)
+	}
+	big := []int{64, 127, 128, 384, 768, 1536, 3072}
+	for _, im := range impls {
+		for _, prec := range []Precision{FP32, BF16} {
+			t.Run(fmt.Sprintf("%s/%v", im.name, prec), func(t *testing.T) {
+				// all small combos of (m, n) with a few k
+				for _, m := range sizes {
+					for _, n := range sizes {
+						k := sizes[r.IntN(len(sizes))]
+						testMatMulCase(t, im, m, n, k, prec, 1+r.IntN(2), r)
+					}
+				}
+				all := append(append([]int{}, sizes...), big...)
+				cases := 150
+				if testing.Short() {
+					cases = 30
+				}
+				if im == genericImpl {
+					cases /= 3
+				}
+				for c := 0; c < cases; c++ {
+					m, n, k := all[r.IntN(len(all))], all[r.IntN(len(all))], all[r.IntN(len(all))]
+					for m*n*k > 40e6 {
+						m = max(1, m/2)
+					}
+					testMatMulCase(t, im, m, n, k, prec, 1+r.IntN(2), r)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,105 @@
+package kernels
+
+import (
+	"runtime"
+	"sync"
+	"sync/atomic"
+)
+
+// The worker pool: GOMAXPROCS (at first use) long-lived goroutines shared by
+// every parallel loop of the package. A parallel call never waits for a
+// worker: the calling goroutine always takes part and can finish every chunk
+// by itself, and helpers are offered to the pool without blocking (a busy
+// pool simply means less help). That makes nested calls (a Parallel inside a
+// Parallel) and concurrent calls from many model goroutines deadlock-free.
+
+type poolJob struct {
+	fn     func(lo, hi int)
+	n      int // items
+	chunk  int // items per chunk
+	chunks int32
+	next   atomic.Int32 // next chunk to claim
+	wg     sync.WaitGroup
+}
+
+// run claims and runs chunks until none are left.
+func (j *poolJob) run() {
+	for {
+		c := j.next.Add(1) - 1
+		if c >= j.chunks {
+			return
+		}
+		lo := int(c) * j.chunk
+		hi := min(lo+j.chunk, j.n)
+		j.fn(lo, hi)
+		j.wg.Done()
+	}
+}
+
+var (
+	poolOnce sync.Once
+	poolCh   chan *poolJob
+	poolSize int
+)
+
+func startPool() {
+	poolSize = runtime.GOMAXPROCS(0)
+	poolCh = make(chan *poolJob, 4*poolSize)
+	for i := 0; i < poolSize; i++ {
+		go func() {
+			for j := range poolCh {
+				j.run()
+			}
+		}()
+	}
+}
+
+// parallelChunks runs fn over [0, n) split into chunks of `chunk` items on
+// the calling goroutine plus up to threads-1 pool workers.
+func parallelChunks(threads, n, chunk int, fn func(lo, hi int)) {
+	if n <= 0 {
+		return
+	}
+	if chunk < 1 {
+		chunk = 1
+	}
+	chunks := (n + chunk - 1) / chunk
+	if threads <= 1 || chunks == 1 {
+		for lo := 0; lo < n; lo += chunk {
+			fn(lo, min(lo+chunk, n))
+		}
+		return
+	}
+	poolOnce.Do(startPool)
+	j := &poolJob{fn: fn, n: n, chunk: chunk, chunks: int32(chunks)}
+	j.wg.Add(chunks)
+	helpers := min(threads, chunks) - 1
+	for h := 0; h < helpers; h++ {
+		select {
+		case poolCh <- j:
+		default: // pool saturated: the caller does the rest
+			h = helpers
+		}
+	}
+	j.run()
+	// Every chunk has been claimed; wait for the ones still running on
+	// helpers. Helpers that start late find no chunk and touch nothing.
+	j.wg.Wait()
+}
+
+// Parallel calls fn(lo, hi) over disjoint chunks covering [0, n), on up to
+// e.Threads goroutines (the caller and pool workers), and returns when all
+// are done. Chunks are handed out dynamically (about 4 per thread), so a
+// loaded machine still balances. fn must be safe for concurrent use on
+// disjoint ranges. Parallel may be nested and called concurrently.
+func (e *Engine) Parallel(n int, fn func(lo, hi int)) {
+	t := e.threads()
+	if t <= 1 || n <= 1 {
+		if n > 0 {
+			fn(0, n)
+		}
+		return
+	}
+	parts := min(n, 4*t)
+	parallelChunks(t, n, (n+parts-1)/parts, fn)
+}

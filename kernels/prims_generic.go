@@ -1,0 +1,131 @@
+package kernels
+
+import "math"
+
+// LayerNorm normalises each of the rows of x (row length dim) in place:
+// (x-mean)/sqrt(var+eps)·gamma + beta. beta may be nil.
+func LayerNorm(x []float32, rows, dim int, gamma, beta []float32, eps float32) {
+	for r := 0; r < rows; r++ {
+		v := x[r*dim : r*dim+dim]
+		var mean float64
+		for _, f := range v {
+			mean += float64(f)
+		}
+		mean /= float64(dim)
+		var vr float64
+		for _, f := range v {
+			d := float64(f) - mean
+			vr += d * d
+		}
+		vr /= float64(dim)
+		inv := 1 / math.Sqrt(vr+float64(eps))
+		for i, f := range v {
+			y := float32((float64(f) - mean) * inv)
+			y *= gamma[i]
+			if beta != nil {
+				y += beta[i]
+			}
+			v[i] = y
+		}
+	}
+}
+
+// RMSNorm normalises each row in place: x/sqrt(mean(x²)+eps)·gamma.
+func RMSNorm(x []float32, rows, dim int, gamma []float32, eps float32) {
+	for r := 0; r < rows; r++ {
+		v := x[r*dim : r*dim+dim]
+		var ss float64
+		for _, f := range v {
+			ss += float64(f) * float64(f)
+		}
+		inv := float32(1 / math.Sqrt(ss/float64(dim)+float64(eps)))
+		for i, f := range v {
+			v[i] = f * inv * gamma[i]
+		}
+	}
+}
+
+// Add sets dst[i] += src[i].
+func Add(dst, src []float32) {
+	for i, v := range src[:len(dst)] {
+		dst[i] += v
+	}
+}
+
+// Softmax replaces x by softmax(x). Entries equal to -Inf get 0; a row of all
+// -Inf becomes all zeros (never NaN).
+func Softmax(x []float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range x {
+		if v > mx {
+			mx = v
+		}
+	}
+	if math.IsInf(float64(mx), -1) {
+		for i := range x {
+			x[i] = 0
+		}
+		return
+	}
+	var s float32
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - mx)))
+		x[i] = e
+		s += e
+	}
+	inv := 1 / s
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// L2Normalize scales x to unit length (left as is when its norm is 0).
+func L2Normalize(x []float32) {
+	var s float64
+	for _, v := range x {
+		s += float64(v) * float64(v)
+	}
+	if s == 0 {
+		return
+	}
+	inv := float32(1 / math.Sqrt(s))
+	for i := range x {
+		x[i] *= inv
+	}
+}
+
+// Dot returns Σ a[i]·b[i].
+func Dot(a, b []float32) float32 {
+	var s float32
+	for i, v := range a {
+		s += v * b[i]
+	}
+	return s
+}
+
+// RoPE rotates, in place, the first rotDim dims of each head of x.
+// x holds seq rows of row stride `stride`, each with heads×headDim values
+// starting at offset 0. cos and sin are (seq, rotDim/2) tables (one row per
+// row of x). Interleaved=false is the half-rotation (GPT-NeoX / Llama / Qwen:
+// pairs (i, i+rotDim/2)); true rotates adjacent pairs (2i, 2i+1).
+func RoPE(x []float32, seq, stride, heads, headDim, rotDim int, cos, sin []float32, interleaved bool) {
+	half := rotDim / 2
+	for s := 0; s < seq; s++ {
+		c := cos[s*half : s*half+half]
+		sn := sin[s*half : s*half+half]
+		for h := 0; h < heads; h++ {
+			v := x[s*stride+h*headDim : s*stride+h*headDim+rotDim]
+			for i := 0; i < half; i++ {
+				var a, b *float32
+				if interleaved {
+					a, b = &v[2*i], &v[2*i+1]
+				} else {
+					a, b = &v[i], &v[i+half]
+				}
+				x0, x1 := *a, *b
+				*a = x0*c[i] - x1*sn[i]
+				*b = x1*c[i] + x0*sn[i]
+			}
+		}
+	}
+}
