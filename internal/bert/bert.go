@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"slices"
 	"sync"
 
 	"github.com/airvec/airvec/internal/encoder"
@@ -79,9 +78,9 @@ func Load(s *weights.Scope, cfg Config, prec kernels.Precision) (*Model, error) 
 			err = fmt.Errorf("bert: %w", err)
 			return nil
 		}
-		// Tensor may alias the file mapping: keep a private copy so the
-		// store can be closed after Load.
-		return slices.Clone(t)
+		// t may alias the file mapping (read-only; weights.File keeps a
+		// viewed mapping alive after Close).
+		return t
 	}
 	e := s.Sub("embeddings")
 	m.word = get(e, "word_embeddings.weight", cfg.VocabSize, H)
