@@ -109,7 +109,7 @@ func prefixPath(err error, path string) error {
 	} else {
 		msg = strings.TrimPrefix(msg, "corrupt file: ")
 	}
-	return fmt.Errorf("%w: %s: %s", target, path, msg)
+	return &Error{Kind: target, Path: path, Msg: msg}
 }
 
 // storagePID interprets a persistent id:
@@ -399,15 +399,68 @@ func dtypeSize(dt DType) int {
 	return 1
 }
 
+// Path returns the file name the checkpoint was opened from.
+func (p *PyTorchFile) Path() string { return p.path }
+
+// Raw returns the tensor's bytes, contiguous row-major, little-endian, in
+// its stored dtype (a fresh copy).
+func (p *PyTorchFile) Raw(name string) ([]byte, error) {
+	t, ok := p.tensors[name]
+	if !ok {
+		return nil, &Error{Kind: ErrNotFound, Path: p.path, Tensor: name, Msg: "not in checkpoint"}
+	}
+	raw, first, err := p.span(t)
+	if err != nil {
+		return nil, &Error{Kind: ErrCorrupt, Path: p.path, Tensor: name, Msg: "reading storage", Err: err}
+	}
+	es := int64(dtypeSize(t.storage.dtype))
+	n := int64(1)
+	for _, d := range t.shape {
+		n *= int64(d)
+	}
+	out := make([]byte, n*es)
+	if n == 0 {
+		return out, nil
+	}
+	if isContiguous(t) {
+		copy(out, raw)
+	} else {
+		idx := make([]int, len(t.shape))
+		for i := int64(0); i < n; i++ {
+			off := t.offset - first
+			for d, x := range idx {
+				off += int64(x) * t.stride[d]
+			}
+			copy(out[i*es:(i+1)*es], raw[off*es:(off+1)*es])
+			for d := len(idx) - 1; d >= 0; d-- {
+				idx[d]++
+				if idx[d] < t.shape[d] {
+					break
+				}
+				idx[d] = 0
+			}
+		}
+	}
+	if p.big && es > 1 {
+		for i := int64(0); i < n; i++ {
+			e := out[i*es : (i+1)*es]
+			for a, b := 0, len(e)-1; a < b; a, b = a+1, b-1 {
+				e[a], e[b] = e[b], e[a]
+			}
+		}
+	}
+	return out, nil
+}
+
 // Float32 returns the tensor converted to float32, contiguous row-major.
 func (p *PyTorchFile) Float32(name string) ([]float32, error) {
 	t, ok := p.tensors[name]
 	if !ok {
-		return nil, fmt.Errorf("%w: %s: %q", ErrNotFound, p.path, name)
+		return nil, &Error{Kind: ErrNotFound, Path: p.path, Tensor: name, Msg: "not in checkpoint"}
 	}
 	raw, first, err := p.span(t)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: tensor %q: %v", ErrCorrupt, p.path, name, err)
+		return nil, &Error{Kind: ErrCorrupt, Path: p.path, Tensor: name, Msg: "reading storage", Err: err}
 	}
 	es := int64(dtypeSize(t.storage.dtype))
 	n := int64(1)
@@ -578,4 +631,4 @@ func halfToF32(h uint16) float32 {
 	return math.Float32frombits(sign | (exp+127-15)<<23 | man<<13)
 }
 
-var _ Store = (*PyTorchFile)(nil)
+var _ RawStore = (*PyTorchFile)(nil)

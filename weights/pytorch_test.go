@@ -340,3 +340,46 @@ func FuzzPyTorch(f *testing.F) {
 		}
 	})
 }
+
+// TestPyTorchToSafetensors converts the M2 checkpoint with WriteSafetensors
+// and checks every tensor reads back bit-identical.
+func TestPyTorchToSafetensors(t *testing.T) {
+	path := testdata.Path(t, "models/m2-mini/m2_encoder_mini.ckpt")
+	pf, err := OpenPyTorch(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pf.Close()
+	var ts []WriteTensor
+	for _, n := range pf.Names() {
+		info, _ := pf.Info(n)
+		raw, err := pf.Raw(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, WriteTensor{Name: n, DType: info.DType, Shape: info.Shape, Data: raw})
+	}
+	var buf bytes.Buffer
+	if err := WriteSafetensors(&buf, ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	sf, err := OpenBytes("converted", buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sf.Names()) != len(pf.Names()) {
+		t.Fatalf("%d vs %d tensors", len(sf.Names()), len(pf.Names()))
+	}
+	for _, n := range pf.Names() {
+		a, _ := pf.Float32(n)
+		b, err := sf.Float32(n)
+		if err != nil || len(a) != len(b) {
+			t.Fatalf("%s: %v", n, err)
+		}
+		for i := range a {
+			if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+				t.Fatalf("%s[%d]: %v vs %v", n, i, a[i], b[i])
+			}
+		}
+	}
+}
