@@ -632,3 +632,8 @@ func halfToF32(h uint16) float32 {
 }
 
 var _ RawStore = (*PyTorchFile)(nil)
+
+func init() {
+	registerWeightFormat(weightFormat{"pytorch", []string{"pytorch_model.bin", "*.ckpt", "*.pt", "*.pth"},
+		func(p string) (Store, error) { return OpenPyTorch(p) }})
+}

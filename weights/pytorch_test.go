@@ -383,3 +383,15 @@ func TestPyTorchToSafetensors(t *testing.T) {
 		}
 	}
 }
+
+func TestPyTorchOpenStore(t *testing.T) {
+	path := testdata.Path(t, "models/m2-mini/m2_encoder_mini.ckpt")
+	st, err := OpenStore(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if _, ok := st.(*PyTorchFile); !ok {
+		t.Fatalf("OpenStore gave %T", st)
+	}
+}
