@@ -2,8 +2,6 @@ package gte
 
 import (
 	"context"
-	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -35,8 +33,21 @@ func loadGolden(t testing.TB) *golden {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ids, shape := readI64(t, path, "input_ids")
-	mask, _ := readI64(t, path, "attention_mask")
+	gs := weights.NewScope(f)
+	info, _ := gs.Info("input_ids")
+	ids64, err := gs.Int64("input_ids", -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mask, err := gs.Int64("attention_mask", -1, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]int, len(ids64))
+	for i, v := range ids64 {
+		ids[i] = int(v)
+	}
+	shape := info.Shape
 	g := &golden{B: shape[0], L: shape[1], ids: ids, mask: make([]float32, len(mask))}
 	for i, v := range mask {
 		g.mask[i] = float32(v)
@@ -49,35 +60,6 @@ func loadGolden(t testing.TB) *golden {
 		return v
 	}
 	return g
-}
-
-// readI64 reads an I64 tensor of a safetensors file directly (the weights
-// package converts floating tensors only).
-func readI64(t testing.TB, path, name string) ([]int, []int) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n := binary.LittleEndian.Uint64(b)
-	var hdr map[string]json.RawMessage
-	if err := json.Unmarshal(b[8:8+n], &hdr); err != nil {
-		t.Fatal(err)
-	}
-	var e struct {
-		DType   string `json:"dtype"`
-		Shape   []int  `json:"shape"`
-		Offsets [2]int `json:"data_offsets"`
-	}
-	if err := json.Unmarshal(hdr[name], &e); err != nil || e.DType != "I64" {
-		t.Fatalf("%s: tensor %q: dtype %q, err %v", path, name, e.DType, err)
-	}
-	raw := b[8+int(n)+e.Offsets[0] : 8+int(n)+e.Offsets[1]]
-	out := make([]int, len(raw)/8)
-	for i := range out {
-		out[i] = int(int64(binary.LittleEndian.Uint64(raw[8*i:])))
-	}
-	return out, e.Shape
 }
 
 func loadModel(t testing.TB, prec kernels.Precision) (*Model, *weights.Scope) {
