@@ -1,0 +1,339 @@
+package imageproc
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
+)
+
+// Errors wrapped by every failure of Load and Decode; match with errors.Is.
+var (
+	ErrBadBase64   = errors.New("invalid base64 image data")
+	ErrDecode      = errors.New("cannot decode image")
+	ErrUnsupported = errors.New("unsupported image format")
+	ErrTooLarge    = errors.New("image too large")
+	ErrNoFetcher   = errors.New("remote image URLs are disabled")
+	ErrFetch       = errors.New("cannot fetch image")
+	ErrFile        = errors.New("cannot read image file")
+	ErrEmpty       = errors.New("empty image input")
+)
+
+// DefaultMaxPixels is the default pixel limit (width·height), PIL's
+// Image.MAX_IMAGE_PIXELS: decoding larger images is refused from the header,
+// before any pixel is decoded.
+const DefaultMaxPixels = 89_478_485
+
+// Format is a sniffed image container format.
+type Format string
+
+const (
+	JPEG Format = "jpeg"
+	PNG  Format = "png"
+	GIF  Format = "gif"
+	WebP Format = "webp"
+	BMP  Format = "bmp"
+	TIFF Format = "tiff"
+)
+
+// Sniff returns the format of data from its magic bytes, or "" when it is
+// none of the supported ones. other names a recognised but unsupported
+// format ("heif", "avif", ...), else "".
+func Sniff(data []byte) (f Format, other string) {
+	switch {
+	case bytes.HasPrefix(data, []byte{0xFF, 0xD8, 0xFF}):
+		return JPEG, ""
+	case bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")):
+		return PNG, ""
+	case bytes.HasPrefix(data, []byte("GIF87a")), bytes.HasPrefix(data, []byte("GIF89a")):
+		return GIF, ""
+	case len(data) >= 12 && string(data[:4]) == "RIFF" && string(data[8:12]) == "WEBP":
+		return WebP, ""
+	case bytes.HasPrefix(data, []byte("BM")):
+		return BMP, ""
+	case bytes.HasPrefix(data, []byte("II*\x00")), bytes.HasPrefix(data, []byte("MM\x00*")):
+		return TIFF, ""
+	case len(data) >= 12 && string(data[4:8]) == "ftyp":
+		switch string(data[8:12]) {
+		case "avif", "avis":
+			return "", "avif"
+		case "heic", "heix", "hevc", "heim", "heis", "mif1", "msf1":
+			return "", "heif"
+		}
+		return "", "iso-bmff"
+	case bytes.HasPrefix(data, []byte{0, 0, 1, 0}):
+		return "", "ico"
+	case bytes.HasPrefix(data, []byte("8BPS")):
+		return "", "psd"
+	case bytes.HasPrefix(data, []byte("\xFF\x0A")), bytes.HasPrefix(data, []byte("\x00\x00\x00\x0CJXL ")):
+		return "", "jpeg-xl"
+	case bytes.HasPrefix(data, []byte("\x00\x00\x00\x0CjP  ")), bytes.HasPrefix(data, []byte{0xFF, 0x4F, 0xFF, 0x51}):
+		return "", "jpeg2000"
+	case bytes.HasPrefix(data, []byte("<svg")), bytes.HasPrefix(data, []byte("<?xml")):
+		return "", "svg"
+	}
+	return "", ""
+}
+
+// Config is what Decode learns from the header before decoding pixels.
+type Config struct {
+	Format        Format
+	Width, Height int // as stored, before EXIF orientation
+	Orientation   int // EXIF orientation (1 when absent)
+}
+
+// DecodeConfig sniffs data and reads its header and EXIF orientation
+// without decoding pixels.
+func DecodeConfig(data []byte) (Config, error) {
+	f, other := Sniff(data)
+	if f == "" {
+		if other != "" {
+			return Config{}, fmt.Errorf("imageproc: %w: %s (supported: jpeg, png, gif, webp, bmp, tiff)", ErrUnsupported, other)
+		}
+		if len(data) == 0 {
+			return Config{}, fmt.Errorf("imageproc: %w: no data", ErrDecode)
+		}
+		return Config{}, fmt.Errorf("imageproc: %w: unrecognised format (supported: jpeg, png, gif, webp, bmp, tiff)", ErrUnsupported)
+	}
+	var (
+		c   image.Config
+		err error
+	)
+	r := bytes.NewReader(data)
+	switch f {
+	case JPEG:
+		c, err = jpeg.DecodeConfig(r)
+	case PNG:
+		c, err = png.DecodeConfig(r)
+	case GIF:
+		c, err = gif.DecodeConfig(r)
+	case WebP:
+		c, err = webp.DecodeConfig(r)
+	case BMP:
+		c, err = bmp.DecodeConfig(r)
+	case TIFF:
+		c, err = tiff.DecodeConfig(r)
+	}
+	if err != nil {
+		return Config{}, fmt.Errorf("imageproc: %w: %s header: %v", ErrDecode, f, err)
+	}
+	if c.Width <= 0 || c.Height <= 0 {
+		return Config{}, fmt.Errorf("imageproc: %w: %s: empty image %dx%d", ErrDecode, f, c.Width, c.Height)
+	}
+	return Config{Format: f, Width: c.Width, Height: c.Height, Orientation: exifOrientation(f, data)}, nil
+}
+
+// Decode decodes an encoded image into RGB as PIL's
+// ImageOps.exif_transpose(Image.open(...)).convert("RGB") does. maxPixels
+// bounds width·height (checked from the header before decoding; ≤ 0 means
+// DefaultMaxPixels).
+func Decode(data []byte, maxPixels int) (*RGB, error) {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	cfg, err := DecodeConfig(data)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Width > maxPixels/cfg.Height {
+		return nil, fmt.Errorf("imageproc: %w: %dx%d is %d pixels, over the limit of %d", ErrTooLarge,
+			cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), maxPixels)
+	}
+	img, err := decodePixels(cfg.Format, data)
+	if err != nil {
+		return nil, err
+	}
+	b := img.Bounds()
+	if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > maxPixels/b.Dy() {
+		return nil, fmt.Errorf("imageproc: %w: %s: decoded bounds %v do not fit the header", ErrDecode, cfg.Format, b)
+	}
+	m := toRGB(img, cfg.Format)
+	return m.Orientation(cfg.Orientation), nil
+}
+
+func decodePixels(f Format, data []byte) (img image.Image, err error) {
+	// The decoders are expected not to panic; guard anyway so that a decoder
+	// bug on hostile input becomes an error, not a crash.
+	defer func() {
+		if p := recover(); p != nil {
+			img, err = nil, fmt.Errorf("imageproc: %w: %s decoder failed: %v", ErrDecode, f, p)
+		}
+	}()
+	r := bytes.NewReader(data)
+	switch f {
+	case JPEG:
+		img, err = jpeg.Decode(r)
+	case PNG:
+		img, err = png.Decode(r)
+	case GIF:
+		img, err = decodeGIFFirst(r)
+	case WebP:
+		img, err = webp.Decode(r)
+	case BMP:
+		img, err = bmp.Decode(r)
+	case TIFF:
+		img, err = tiff.Decode(r)
+	default:
+		err = fmt.Errorf("unknown format %q", f)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("imageproc: %w: %s: %v", ErrDecode, f, err)
+	}
+	return img, nil
+}
+
+// decodeGIFFirst returns the first frame drawn on the logical screen, as
+// PIL's GifImagePlugin shows it (mode P): pixels outside the frame get the
+// background index.
+func decodeGIFFirst(r *bytes.Reader) (image.Image, error) {
+	g, err := gif.Decode(r)
+	if err != nil {
+		return nil, err
+	}
+	return g, nil
+}
+
+// toRGB converts a decoded image to RGB the way PIL's convert("RGB") treats
+// the mode PIL would have opened it in.
+func toRGB(img image.Image, f Format) *RGB {
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	out := NewRGB(w, h)
+	p := out.Pix
+	switch m := img.(type) {
+	case *image.YCbCr:
+		if f == WebP {
+			webpYCbCrToRGB(out, m)
+		} else {
+			jpegYCbCrToRGB(out, m)
+		}
+	case *image.NYCbCrA: // WebP with alpha: alpha dropped
+		webpYCbCrToRGB(out, &m.YCbCr)
+	case *image.RGBA: // alpha (if any) dropped from the stored values
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := 3 * (y*w + x)
+				p[i], p[i+1], p[i+2] = row[4*x], row[4*x+1], row[4*x+2]
+			}
+		}
+	case *image.NRGBA:
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := 3 * (y*w + x)
+				p[i], p[i+1], p[i+2] = row[4*x], row[4*x+1], row[4*x+2]
+			}
+		}
+	case *image.RGBA64: // PIL keeps the high byte of 16-bit samples
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := 3 * (y*w + x)
+				p[i], p[i+1], p[i+2] = row[8*x], row[8*x+2], row[8*x+4]
+			}
+		}
+	case *image.NRGBA64:
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := 3 * (y*w + x)
+				p[i], p[i+1], p[i+2] = row[8*x], row[8*x+2], row[8*x+4]
+			}
+		}
+	case *image.Gray:
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := 3 * (y*w + x)
+				v := row[x]
+				p[i], p[i+1], p[i+2] = v, v, v
+			}
+		}
+	case *image.Gray16: // PIL I;16 → RGB clamps to 255 (no scaling)
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := 3 * (y*w + x)
+				v := uint8(255)
+				if row[2*x] == 0 {
+					v = row[2*x+1]
+				}
+				p[i], p[i+1], p[i+2] = v, v, v
+			}
+		}
+	case *image.Paletted:
+		var lut [256][3]uint8
+		for i, c := range m.Palette {
+			if i >= 256 {
+				break
+			}
+			lut[i] = paletteRGB(c)
+		}
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := 3 * (y*w + x)
+				c := lut[row[x]]
+				p[i], p[i+1], p[i+2] = c[0], c[1], c[2]
+			}
+		}
+	case *image.CMYK:
+		for y := 0; y < h; y++ {
+			row := m.Pix[y*m.Stride:]
+			for x := 0; x < w; x++ {
+				i := 3 * (y*w + x)
+				c, mm, ye, k := int(row[4*x]), int(row[4*x+1]), int(row[4*x+2]), int(row[4*x+3])
+				nk := 255 - k
+				p[i] = clip8i(nk - mulDiv255(c, nk))
+				p[i+1] = clip8i(nk - mulDiv255(mm, nk))
+				p[i+2] = clip8i(nk - mulDiv255(ye, nk))
+			}
+		}
+	default: // anything else: through the color model, non-premultiplied
+		for y := 0; y < h; y++ {
+			for x := 0; x < w; x++ {
+				c := color.NRGBAModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.NRGBA)
+				i := 3 * (y*w + x)
+				p[i], p[i+1], p[i+2] = c.R, c.G, c.B
+			}
+		}
+	}
+	return out
+}
+
+// paletteRGB is a palette entry's RGB ignoring its alpha (PIL P → RGB).
+func paletteRGB(c color.Color) [3]uint8 {
+	switch c := c.(type) {
+	case color.NRGBA:
+		return [3]uint8{c.R, c.G, c.B}
+	case color.RGBA:
+		return [3]uint8{c.R, c.G, c.B}
+	}
+	n := color.NRGBAModel.Convert(c).(color.NRGBA)
+	return [3]uint8{n.R, n.G, n.B}
+}
+
+// mulDiv255 is PIL's MULDIV255: a·b/255 rounded.
+func mulDiv255(a, b int) int {
+	t := a*b + 128
+	return ((t >> 8) + t) >> 8
+}
+
+func clip8i(v int) uint8 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return uint8(v)
+}
