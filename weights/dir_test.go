@@ -35,7 +35,7 @@ func TestOpenDirFixtures(t *testing.T) {
 			if len(wf) == 0 {
 				t.Fatal("no weight file found")
 			}
-			if wf[0].Format == "safetensors" {
+			if wf[0].Readable {
 				st, err := d.Weights()
 				if err != nil {
 					t.Fatal(err)
