@@ -18,7 +18,9 @@ var ErrBatch = errors.New("gte: bad batch")
 
 // KnownUnused lists tensors a NewModel checkpoint may carry that Load does
 // not need: buffers some saves include (position_ids, rotary inv_freq and
-// cos/sin caches) and the pooler, which CLS-pooled embedding does not use.
+// cos/sin caches), the pooler, which CLS-pooled embedding does not use, and
+// the token-classification head of NewForTokenClassification saves (its
+// sparse-weight head, a task package's business).
 var KnownUnused = []string{
 	"embeddings.position_ids",
 	"embeddings.rotary_emb.inv_freq",
@@ -26,6 +28,8 @@ var KnownUnused = []string{
 	"embeddings.rotary_emb.sin_cached",
 	"pooler.dense.weight",
 	"pooler.dense.bias",
+	"classifier.weight",
+	"classifier.bias",
 }
 
 // Model is a loaded GTE (NewModel) trunk. It is immutable after Load and
@@ -69,8 +73,9 @@ type layer struct {
 }
 
 // Load reads the trunk from s, the scope holding "embeddings.*" and
-// "encoder.*" (pass root.Sub("new") for checkpoints saved from a head
-// model). Linear weights are packed once for prec.
+// "encoder.*"; the "new." prefix of checkpoints saved from a head model
+// (NewForTokenClassification, ...) is followed automatically. Linear
+// weights are packed once for prec.
 func Load(s *weights.Scope, cfg Config, prec kernels.Precision) (*Model, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -78,8 +83,11 @@ func Load(s *weights.Scope, cfg Config, prec kernels.Precision) (*Model, error) 
 	if s == nil {
 		return nil, fmt.Errorf("gte: nil weights scope")
 	}
+	if !s.Has("embeddings.word_embeddings.weight") && s.Has("new.embeddings.word_embeddings.weight") {
+		s = s.Sub("new")
+	}
 	act, _ := activation(cfg.HiddenAct)
-	H, I, nh := cfg.HiddenSize, cfg.IntermediateSize, cfg.NumAttentionHeads
+	H, I := cfg.HiddenSize, cfg.IntermediateSize
 	m := &Model{Cfg: cfg, Prec: prec, act: act, eps: float32(cfg.LayerNormEps), rms: cfg.LayerNormType == "rms_norm"}
 	var err error
 	get := func(s *weights.Scope, name string, shape ...int) []float32 {
@@ -168,7 +176,6 @@ func Load(s *weights.Scope, cfg Config, prec kernels.Precision) (*Model, error) 
 		}
 		m.layers = append(m.layers, l)
 	}
-	_ = nh
 	return m, nil
 }
 
