@@ -1,0 +1,253 @@
+package multimodal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/airvec/airvec/internal/apierr"
+	"github.com/airvec/airvec/internal/imageproc"
+	"github.com/airvec/airvec/kernels"
+)
+
+// Model is a loaded multimodal embedding model. It is immutable and safe
+// for concurrent use.
+type Model struct {
+	b   backend
+	o   options
+	dir string
+}
+
+// Load opens a model directory (a CLIPModel or ChineseCLIPModel checkpoint
+// with its tokenizer and preprocessor_config.json, or another registered
+// family) and packs its weights.
+func Load(dir string, opts ...Option) (*Model, error) {
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			return nil, err
+		}
+	}
+	c, err := readDirConfig(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range families {
+		if f.match(c) {
+			b, err := f.load(c, &o)
+			if err != nil {
+				return nil, err
+			}
+			return &Model{b: b, o: o, dir: dir}, nil
+		}
+	}
+	var known []string
+	for _, f := range families {
+		known = append(known, f.name)
+	}
+	return nil, fmt.Errorf("multimodal: %s: no supported model (architectures %v, model_type %q; supported: %s)",
+		dir, c.Architectures, c.ModelType, strings.Join(known, ", "))
+}
+
+// Kind is the model family ("clip", "chinese_clip", ...).
+func (m *Model) Kind() string { return m.b.name() }
+
+// Dim is the embedding width.
+func (m *Model) Dim() int { return m.b.dim() }
+
+// Precision is the MatMul precision the model was loaded with.
+func (m *Model) Precision() kernels.Precision { return m.o.prec }
+
+// Fuses reports whether an entry with both text and image is embedded as
+// one fused vector (GME) rather than as its text (CLIP, M2).
+func (m *Model) Fuses() bool {
+	_, ok := m.b.(fusedBackend)
+	return ok
+}
+
+func (m *Model) imageOptions() imageproc.Options {
+	return imageproc.Options{MaxPixels: m.o.maxPixels, MaxBytes: m.o.maxBytes, Fetch: m.o.fetch, NoFiles: m.o.noFiles}
+}
+
+// loadImage resolves and decodes entry i's image, as a service error.
+func (m *Model) loadImage(ctx context.Context, i int, src string) (*imageproc.RGB, error) {
+	img, err := imageproc.Load(ctx, src, m.imageOptions())
+	if err != nil {
+		return nil, imageError(i, err)
+	}
+	return img, nil
+}
+
+// imageError maps an imageproc error to the service's error shape.
+func imageError(i int, err error) error {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return apierr.From(err)
+	}
+	msg := strings.TrimPrefix(err.Error(), "imageproc: ")
+	return &Error{Code: InvalidParameter, Message: fmt.Sprintf("multimodal: input[%d].image: %s", i, msg), Err: err}
+}
+
+// Embed answers a service request: one L2-normalised embedding per entry,
+// in input order.
+func (m *Model) Embed(ctx context.Context, req *Request) (*Response, error) {
+	start := time.Now()
+	if err := req.Validate(m.o.maxInputs); err != nil {
+		return nil, err
+	}
+	n := len(req.Input)
+	out := make([][]float32, n)
+	var usage Usage
+	if fb, ok := m.b.(fusedBackend); ok {
+		items := make([]fusedItem, n)
+		for i, in := range req.Input {
+			items[i].Text = in.Text
+			if in.Image != "" {
+				img, err := m.loadImage(ctx, i, in.Image)
+				if err != nil {
+					return nil, err
+				}
+				items[i].Image = img
+				usage.Image++
+			}
+		}
+		embs, toks, err := fb.embedFused(ctx, m.o.engine, items)
+		if err != nil {
+			return nil, apierr.From(err)
+		}
+		copy(out, embs)
+		usage.TokenCount = toks
+	} else {
+		var texts []string
+		var textIdx, imgIdx []int
+		var imgs []*imageproc.RGB
+		for i, in := range req.Input {
+			if in.Text != "" { // text wins over image for non-fusing models
+				texts = append(texts, in.Text)
+				textIdx = append(textIdx, i)
+				continue
+			}
+			img, err := m.loadImage(ctx, i, in.Image)
+			if err != nil {
+				return nil, err
+			}
+			imgs = append(imgs, img)
+			imgIdx = append(imgIdx, i)
+		}
+		if len(texts) > 0 {
+			embs, toks, err := m.b.embedTexts(ctx, m.o.engine, texts)
+			if err != nil {
+				return nil, apierr.From(err)
+			}
+			for j, i := range textIdx {
+				out[i] = embs[j]
+			}
+			usage.TokenCount = toks
+		}
+		if len(imgs) > 0 {
+			embs, err := m.b.embedImages(ctx, m.o.engine, imgs)
+			if err != nil {
+				return nil, apierr.From(err)
+			}
+			for j, i := range imgIdx {
+				out[i] = embs[j]
+			}
+			usage.Image = len(imgs)
+		}
+	}
+	resp := &Response{RequestID: newRequestID(), Usage: usage}
+	resp.Result.Embeddings = make([]Embedding, n)
+	for i, e := range out {
+		resp.Result.Embeddings[i] = Embedding{Index: i, Embedding: e}
+	}
+	resp.Latency = int(time.Since(start).Milliseconds())
+	return resp, nil
+}
+
+// EmbedTexts embeds texts (L2-normalised).
+func (m *Model) EmbedTexts(ctx context.Context, texts []string) ([][]float32, error) {
+	for i, t := range texts {
+		if t == "" {
+			return nil, apierr.Invalid("multimodal: texts[%d] is empty", i)
+		}
+	}
+	if len(texts) == 0 {
+		return nil, nil
+	}
+	embs, _, err := m.b.embedTexts(ctx, m.o.engine, texts)
+	if err != nil {
+		return nil, apierr.From(err)
+	}
+	return embs, nil
+}
+
+// EmbedImages embeds images given as the service takes them (data URI,
+// base64, path, file:// or — with a fetcher — http(s) URL), L2-normalised.
+func (m *Model) EmbedImages(ctx context.Context, images []string) ([][]float32, error) {
+	imgs := make([]*imageproc.RGB, len(images))
+	for i, src := range images {
+		img, err := m.loadImage(ctx, i, src)
+		if err != nil {
+			return nil, err
+		}
+		imgs[i] = img
+	}
+	if len(imgs) == 0 {
+		return nil, nil
+	}
+	embs, err := m.b.embedImages(ctx, m.o.engine, imgs)
+	if err != nil {
+		return nil, apierr.From(err)
+	}
+	return embs, nil
+}
+
+// LogitScale is the factor ZeroShot applies to cosine similarities
+// (CLIP's exp(logit_scale)).
+func (m *Model) LogitScale() float32 {
+	if s := m.b.logitScale(); s > 0 {
+		return s
+	}
+	return 100
+}
+
+// ZeroShot classifies an image among labels (texts such as "a photo of a
+// cat"): softmax over LogitScale·cosine(image, label), as CLIP's
+// logits_per_image.softmax(dim=1). The probabilities follow labels' order.
+func (m *Model) ZeroShot(ctx context.Context, image string, labels []string) ([]float32, error) {
+	if len(labels) == 0 {
+		return nil, apierr.Invalid("multimodal: zero-shot needs at least one label")
+	}
+	ie, err := m.EmbedImages(ctx, []string{image})
+	if err != nil {
+		return nil, err
+	}
+	te, err := m.EmbedTexts(ctx, labels)
+	if err != nil {
+		return nil, err
+	}
+	return Softmax(ie[0], te, m.LogitScale()), nil
+}
+
+// Softmax returns softmax(scale·⟨image, text_j⟩) over j: CLIP's zero-shot
+// probabilities from L2-normalised embeddings.
+func Softmax(image []float32, texts [][]float32, scale float32) []float32 {
+	p := make([]float32, len(texts))
+	mx := math.Inf(-1)
+	logits := make([]float64, len(texts))
+	for j, t := range texts {
+		logits[j] = float64(scale) * float64(kernels.Dot(image, t))
+		mx = math.Max(mx, logits[j])
+	}
+	var s float64
+	for j := range logits {
+		logits[j] = math.Exp(logits[j] - mx)
+		s += logits[j]
+	}
+	for j := range p {
+		p[j] = float32(logits[j] / s)
+	}
+	return p
+}
