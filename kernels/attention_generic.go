@@ -2,9 +2,9 @@ package kernels
 
 import "math"
 
-// Attention computes out = softmax(scale·q·kᵀ + mask) · v per batch and head.
+// attentionGeneric is the reference Attention: it computes out = softmax(scale·q·kᵀ + mask) · v per batch and head.
 // A query row whose keys are all masked gets zeros.
-func (e *Engine) Attention(out, q, k, v []float32, p AttnParams) {
+func attentionGeneric(e *Engine, out, q, k, v []float32, p AttnParams) {
 	kvh := p.KVHeads
 	if kvh == 0 {
 		kvh = p.Heads
@@ -23,13 +23,13 @@ func (e *Engine) Attention(out, q, k, v []float32, p AttnParams) {
 						continue
 					}
 					kr := k[(b*p.SeqK+j)*p.KStride+kh*p.HeadDim:][:p.HeadDim]
-					s := Dot(qr, kr) * p.Scale
+					s := dotGeneric(qr, kr) * p.Scale
 					if p.Bias != nil {
 						s += p.Bias[b*p.BiasBatchStride+(h*p.SeqQ+i)*p.SeqK+j]
 					}
 					sc[j] = s
 				}
-				Softmax(sc)
+				softmaxGeneric(sc)
 				or := out[(b*p.SeqQ+i)*p.OStride+h*p.HeadDim:][:p.HeadDim]
 				for d := range or {
 					or[d] = 0
@@ -47,6 +47,3 @@ func (e *Engine) Attention(out, q, k, v []float32, p AttnParams) {
 		}
 	})
 }
-
-// Attention runs Default.Attention.
-func Attention(out, q, k, v []float32, p AttnParams) { Default.Attention(out, q, k, v, p) }

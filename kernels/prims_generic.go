@@ -2,9 +2,9 @@ package kernels
 
 import "math"
 
-// LayerNorm normalises each of the rows of x (row length dim) in place:
+// layerNormGeneric is the reference LayerNorm: each of the rows of x (row length dim) in place:
 // (x-mean)/sqrt(var+eps)·gamma + beta. beta may be nil.
-func LayerNorm(x []float32, rows, dim int, gamma, beta []float32, eps float32) {
+func layerNormGeneric(x []float32, rows, dim int, gamma, beta []float32, eps float32) {
 	for r := 0; r < rows; r++ {
 		v := x[r*dim : r*dim+dim]
 		var mean float64
@@ -30,8 +30,8 @@ func LayerNorm(x []float32, rows, dim int, gamma, beta []float32, eps float32) {
 	}
 }
 
-// RMSNorm normalises each row in place: x/sqrt(mean(x²)+eps)·gamma.
-func RMSNorm(x []float32, rows, dim int, gamma []float32, eps float32) {
+// rmsNormGeneric is the reference RMSNorm: each row in place: x/sqrt(mean(x²)+eps)·gamma.
+func rmsNormGeneric(x []float32, rows, dim int, gamma []float32, eps float32) {
 	for r := 0; r < rows; r++ {
 		v := x[r*dim : r*dim+dim]
 		var ss float64
@@ -45,16 +45,16 @@ func RMSNorm(x []float32, rows, dim int, gamma []float32, eps float32) {
 	}
 }
 
-// Add sets dst[i] += src[i].
-func Add(dst, src []float32) {
+// addGeneric sets dst[i] += src[i].
+func addGeneric(dst, src []float32) {
 	for i, v := range src[:len(dst)] {
 		dst[i] += v
 	}
 }
 
-// Softmax replaces x by softmax(x). Entries equal to -Inf get 0; a row of all
+// softmaxGeneric replaces x by softmax(x). Entries equal to -Inf get 0; a row of all
 // -Inf becomes all zeros (never NaN).
-func Softmax(x []float32) {
+func softmaxGeneric(x []float32) {
 	mx := float32(math.Inf(-1))
 	for _, v := range x {
 		if v > mx {
@@ -79,8 +79,8 @@ func Softmax(x []float32) {
 	}
 }
 
-// L2Normalize scales x to unit length (left as is when its norm is 0).
-func L2Normalize(x []float32) {
+// l2NormalizeGeneric scales x to unit length (left as is when its norm is 0).
+func l2NormalizeGeneric(x []float32) {
 	var s float64
 	for _, v := range x {
 		s += float64(v) * float64(v)
@@ -94,8 +94,8 @@ func L2Normalize(x []float32) {
 	}
 }
 
-// Dot returns Σ a[i]·b[i].
-func Dot(a, b []float32) float32 {
+// dotGeneric returns Σ a[i]·b[i].
+func dotGeneric(a, b []float32) float32 {
 	var s float32
 	for i, v := range a {
 		s += v * b[i]
@@ -128,4 +128,51 @@ func RoPE(x []float32, seq, stride, heads, headDim, rotDim int, cos, sin []float
 			}
 		}
 	}
+}
+
+// scaleAddMaxGeneric sets x[i] = x[i]·scale + add[i] (add may be nil) and
+// returns the maximum (-Inf for an empty x).
+func scaleAddMaxGeneric(x, add []float32, scale float32) float32 {
+	mx := float32(math.Inf(-1))
+	for i, v := range x {
+		v *= scale
+		if add != nil {
+			v += add[i]
+		}
+		x[i] = v
+		mx = max(mx, v)
+	}
+	return mx
+}
+
+// expSumGeneric sets x[i] = exp(x[i]-shift) and returns Σ x[i].
+func expSumGeneric(x []float32, shift float32) float32 {
+	var s float32
+	for i, v := range x {
+		e := float32(math.Exp(float64(v - shift)))
+		x[i] = e
+		s += e
+	}
+	return s
+}
+
+// scaleGeneric sets x[i] *= s.
+func scaleGeneric(x []float32, s float32) {
+	for i := range x {
+		x[i] *= s
+	}
+}
+
+var genericPrims = &primImpl{
+	name:        "generic",
+	layerNorm:   layerNormGeneric,
+	rmsNorm:     rmsNormGeneric,
+	add:         addGeneric,
+	softmax:     softmaxGeneric,
+	l2:          l2NormalizeGeneric,
+	dot:         dotGeneric,
+	act:         applyActGeneric,
+	scaleAddMax: scaleAddMaxGeneric,
+	expSum:      expSumGeneric,
+	scale:       scaleGeneric,
 }
