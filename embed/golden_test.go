@@ -1,0 +1,325 @@
+package embed
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/airvec/airvec/internal/testdata"
+	"github.com/airvec/airvec/kernels"
+	"github.com/airvec/airvec/weights"
+)
+
+// golden is a fixture manifest plus its tensors.
+type golden struct {
+	Name      string   `json:"name"`
+	Texts     []string `json:"texts"`
+	Encodings []struct {
+		IDs []int `json:"ids"`
+	} `json:"encodings"`
+	PadID          int `json:"pad_id"`
+	TruncationCase *struct {
+		TextIndex int   `json:"text_index"`
+		MaxLength int   `json:"max_length"`
+		IDs       []int `json:"ids"`
+	} `json:"truncation_case"`
+	Queries *struct {
+		Raw      []string `json:"raw"`
+		TextsFed []string `json:"texts_fed"`
+	} `json:"queries"`
+	EOSAppend string `json:"eos_append"`
+
+	dir string
+	t   *weights.File
+}
+
+var embedFixtures = []string{"bert-mini-embed", "bert-zh-mini-embed", "xlmr-mini-embed", "gte-new-mini-embed", "qwen3-mini-embed"}
+
+func loadGolden(t *testing.T, name string) *golden {
+	t.Helper()
+	mp := testdata.Path(t, "golden/"+name+".json")
+	b, err := os.ReadFile(mp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := &golden{}
+	if err := json.Unmarshal(b, g); err != nil {
+		t.Fatal(err)
+	}
+	g.dir = testdata.Path(t, "models/"+name)
+	g.t, err = weights.Open(strings.TrimSuffix(mp, ".json") + ".safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { g.t.Close() })
+	return g
+}
+
+func (g *golden) tensor(t *testing.T, name string) []float32 {
+	t.Helper()
+	v, err := g.t.Float32(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// rows returns the unpadded id rows of an int64 ids/mask tensor pair.
+func (g *golden) rows(t *testing.T, ids, mask string) [][]int {
+	t.Helper()
+	iv, err := g.t.Int64(ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mv, err := g.t.Int64(mask)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := g.t.Info(ids)
+	B, L := info.Shape[0], info.Shape[1]
+	out := make([][]int, B)
+	for r := 0; r < B; r++ {
+		for j := 0; j < L; j++ {
+			if mv[r*L+j] != 0 {
+				out[r] = append(out[r], int(iv[r*L+j]))
+			}
+		}
+	}
+	return out
+}
+
+// fakeTok answers with the fixture's own token ids (the tokenizer is tested
+// on its own): text → ids, EOS stripped for EOS-appending models, and HF
+// truncation (keep the trailing special tokens).
+type fakeTok struct {
+	ids        map[string][]int
+	endSpecial int
+}
+
+func (f *fakeTok) encode(text string, maxLen int) ([]int, error) {
+	ids, ok := f.ids[text]
+	if !ok {
+		return nil, fmt.Errorf("fake tokenizer: unknown text %q", text)
+	}
+	if maxLen > 0 && len(ids) > maxLen {
+		ids = append(slices.Clone(ids[:maxLen-f.endSpecial]), ids[len(ids)-f.endSpecial:]...)
+	}
+	return ids, nil
+}
+
+func (g *golden) fake(t *testing.T) *fakeTok {
+	f := &fakeTok{ids: map[string][]int{}, endSpecial: 1}
+	strip := 0
+	if g.EOSAppend != "" {
+		strip, f.endSpecial = 1, 0
+	}
+	for i, s := range g.Texts {
+		ids := g.Encodings[i].IDs
+		f.ids[s] = ids[:len(ids)-strip]
+	}
+	if g.Queries != nil {
+		var q [][]int
+		if _, ok := g.t.Info("query.input_ids"); ok {
+			q = g.rows(t, "query.input_ids", "query.attention_mask")
+		} else {
+			q = g.rows(t, "query.input_ids_left", "query.attention_mask_left")
+		}
+		for i, s := range g.Queries.TextsFed {
+			s = strings.TrimSuffix(s, "<|endoftext|>")
+			f.ids[s] = q[i][:len(q[i])-strip]
+		}
+	}
+	return f
+}
+
+// open loads the fixture's model with the real tokenizer when it is
+// available, else with the fixture's ids.
+func (g *golden) open(t *testing.T, opts ...Option) *Model {
+	t.Helper()
+	m, err := Load(g.dir, opts...)
+	if err == nil {
+		t.Cleanup(func() { m.Close() })
+		return m
+	}
+	if !strings.Contains(err.Error(), "tokenizer.json support not available") {
+		t.Fatal(err)
+	}
+	o := defaultOptions()
+	for _, opt := range opts {
+		if err := opt(&o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(g.dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openWeights(g.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err = build(g.dir, raw, st, o, g.fake(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { m.Close() })
+	return m
+}
+
+// stats returns max-abs diff and cosine of a vs b.
+func stats(a, b []float32) (maxAbs, cos float64) {
+	var dot, na, nb float64
+	for i := range a {
+		maxAbs = math.Max(maxAbs, math.Abs(float64(a[i])-float64(b[i])))
+		dot += float64(a[i]) * float64(b[i])
+		na += float64(a[i]) * float64(a[i])
+		nb += float64(b[i]) * float64(b[i])
+	}
+	return maxAbs, dot / math.Sqrt(na*nb)
+}
+
+// check compares rows of got with want (rows × H) and reports the worst.
+func check(t *testing.T, what string, got [][]float32, want []float32, minCos, maxAbs float64) {
+	t.Helper()
+	H := len(want) / len(got)
+	worstAbs, worstCos, bad := 0.0, 1.0, []string{}
+	for i, v := range got {
+		if len(v) != H {
+			t.Fatalf("%s: row %d has %d dims, want %d", what, i, len(v), H)
+		}
+		a, c := stats(v, want[i*H:(i+1)*H])
+		worstAbs, worstCos = math.Max(worstAbs, a), math.Min(worstCos, c)
+		if c < minCos || a > maxAbs {
+			bad = append(bad, fmt.Sprintf("row %d: max-abs %.3g cosine %.8f (got[:3] %v want[:3] %v)", i, a, c, v[:3], want[i*H:i*H+3]))
+		}
+	}
+	t.Logf("%s: %d rows, worst max-abs %.3g, worst cosine %.8f", what, len(got), worstAbs, worstCos)
+	if len(bad) > 0 {
+		t.Errorf("%s: want cosine ≥ %g, max-abs ≤ %g; %s", what, minCos, maxAbs, strings.Join(bad[:min(len(bad), 5)], "; "))
+	}
+}
+
+func TestGolden(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range embedFixtures {
+		t.Run(name, func(t *testing.T) {
+			g := loadGolden(t, name)
+			m := g.open(t, WithThreads(2))
+			want := g.tensor(t, "embeddings")
+			// Token ids exact (prompt-free documents).
+			tokens := 0
+			for i, s := range g.Texts {
+				ids, err := m.Tokenize(s, InputDocument)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(ids, g.Encodings[i].IDs) {
+					t.Errorf("text %d: ids %v, want %v", i, ids, g.Encodings[i].IDs)
+				}
+				tokens += len(ids)
+			}
+			resp, err := m.Embed(ctx, &Request{Input: g.Texts})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Usage.TokenCount != tokens {
+				t.Errorf("token_count %d, want %d", resp.Usage.TokenCount, tokens)
+			}
+			got := make([][]float32, len(resp.Result.Embeddings))
+			for i, e := range resp.Result.Embeddings {
+				if e.Index != i {
+					t.Fatalf("embedding %d has index %d", i, e.Index)
+				}
+				got[i] = e.Embedding
+			}
+			check(t, "fp32 batch", got, want, 0.99999, 1e-4)
+
+			// One input at a time, and tiny batches (many groups).
+			for _, bt := range []int{1, 64} {
+				ms := g.open(t, WithBatchTokens(bt))
+				got, err := ms.EmbedTexts(ctx, g.Texts...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, fmt.Sprintf("fp32 batch-tokens %d", bt), got, want, 0.99999, 1e-4)
+			}
+
+			if g.Queries != nil {
+				q, err := m.EmbedQueries(ctx, g.Queries.Raw...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "fp32 queries", q, g.tensor(t, "query.embeddings"), 0.99999, 1e-4)
+			}
+			if tc := g.TruncationCase; tc != nil {
+				mt := g.open(t, WithMaxTokens(tc.MaxLength))
+				ids, err := mt.Tokenize(g.Texts[tc.TextIndex], InputDocument)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !slices.Equal(ids, tc.IDs) {
+					t.Errorf("truncated ids %v, want %v", ids, tc.IDs)
+				}
+				resp, err := mt.Embed(ctx, &Request{Input: Input{g.Texts[tc.TextIndex]}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if resp.Usage.TokenCount != tc.MaxLength {
+					t.Errorf("truncated token_count %d, want %d", resp.Usage.TokenCount, tc.MaxLength)
+				}
+				check(t, "fp32 truncated", [][]float32{resp.Result.Embeddings[0].Embedding}, g.tensor(t, "trunc.embeddings"), 0.99999, 1e-4)
+				// Without truncation the same input is an error.
+				me := g.open(t, WithMaxTokens(tc.MaxLength), WithTruncation(false))
+				_, err = me.Embed(ctx, &Request{Input: Input{g.Texts[tc.TextIndex]}})
+				wantCode(t, err, InvalidParameter)
+			}
+
+			mb := g.open(t, WithPrecision(kernels.BF16))
+			gotB, err := mb.EmbedTexts(ctx, g.Texts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, "bf16 batch", gotB, want, 0.999, 1)
+		})
+	}
+}
+
+// Qwen3: right padding gives the same embeddings as the default left padding.
+func TestQwen3Padding(t *testing.T) {
+	g := loadGolden(t, "qwen3-mini-embed")
+	m := g.open(t)
+	if m.fam.side != 1 {
+		t.Fatalf("qwen3 pads on side %d, want left", m.fam.side)
+	}
+	left, err := m.EmbedTexts(context.Background(), g.Texts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.fam.side = 0
+	right, err := m.EmbedTexts(context.Background(), g.Texts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(t, "right vs golden right", right, g.tensor(t, "embeddings_right"), 0.99999, 1e-4)
+	check(t, "left vs golden single", left, g.tensor(t, "embeddings_single"), 0.99999, 1e-4)
+}
+
+func wantCode(t *testing.T, err error, code Code) {
+	t.Helper()
+	e, ok := err.(*Error)
+	if !ok {
+		t.Fatalf("err %v (%T), want *Error with code %s", err, err, code)
+	}
+	if e.Code != code {
+		t.Fatalf("code %s (%s), want %s", e.Code, e.Message, code)
+	}
+	if !strings.HasPrefix(e.Message, "embed: ") {
+		t.Errorf("message %q lacks the package prefix", e.Message)
+	}
+}
