@@ -1,10 +1,222 @@
 package kernels
 
-// Attention computes out = softmax(scale·q·kᵀ + mask) · v per batch and head.
-// A query row whose keys are all masked gets zeros.
+import (
+	"math"
+	"unsafe"
+)
+
+// Attention computes out = softmax(scale·q·kᵀ + bias + mask) · v per batch
+// and head (see AttnParams). A query row whose keys are all masked gets
+// zeros. The work is split over batch×heads on the engine's workers.
 func (e *Engine) Attention(out, q, k, v []float32, p AttnParams) {
-	attentionGeneric(e, out, q, k, v, p)
+	attentionBlocked(e, impl, prim, out, q, k, v, p)
 }
 
 // Attention runs Default.Attention.
 func Attention(out, q, k, v []float32, p AttnParams) { Default.Attention(out, q, k, v, p) }
+
+// attentionBlocked runs attention with the GEMM micro-kernel of im: for each
+// (batch, head) K is packed once into 32-key panels; for each block of mr
+// query rows S = Q·Kᵀ (mr × keys) is computed by the micro-kernel reading Q
+// in place, masked and soft-maxed row by row in L1/L2, and O = P·V is
+// computed by the micro-kernel reading V in place (when HeadDim % 32 == 0)
+// and writing straight into out. Keys after the last unmasked one of a
+// sequence, and (causal) keys after a block's last query, are skipped.
+func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []float32, p AttnParams) {
+	kvh := p.KVHeads
+	if kvh == 0 {
+		kvh = p.Heads
+	}
+	if p.Batch == 0 || p.Heads == 0 || p.SeqQ == 0 {
+		return
+	}
+	checkAttn(out, q, k, v, p, kvh)
+	group := p.Heads / kvh
+	d := p.HeadDim
+	mr := im.mr
+	kern := im.f32
+	dpad := (d + nr - 1) &^ (nr - 1)
+	vInPlace := d%nr == 0
+	negInf := float32(math.Inf(-1))
+
+	e.Parallel(p.Batch*p.Heads, func(lo, hi int) {
+		nkMax := (p.SeqK + nr - 1) &^ (nr - 1)
+		floats := nkMax*d + mr*nkMax + mr*d + 2*nkMax + mr*nr
+		if !vInPlace {
+			floats += p.SeqK * dpad
+		}
+		sb := getScratch(floats * 4)
+		buf := f32s(*sb)
+		kpack, buf := buf[:nkMax*d], buf[nkMax*d:]
+		s, buf := buf[:mr*nkMax], buf[mr*nkMax:]
+		qpad, buf := buf[:mr*d], buf[mr*d:]
+		maskAdd, buf := buf[:nkMax], buf[nkMax:]
+		comb, buf := buf[:nkMax], buf[nkMax:]
+		tile, buf := buf[:mr*nr], buf[mr*nr:]
+		vpack := buf
+		lastB, lastKH := -1, -1
+		var nk int
+		for bh := lo; bh < hi; bh++ {
+			b, h := bh/p.Heads, bh%p.Heads
+			kh := h / group
+			if b != lastB {
+				// Additive key mask of this sequence; trailing masked keys dropped.
+				nk = p.SeqK
+				if p.KeyMask != nil {
+					km := p.KeyMask[b*p.SeqK : b*p.SeqK+p.SeqK]
+					for nk > 0 && km[nk-1] == 0 {
+						nk--
+					}
+					for j := 0; j < nk; j++ {
+						if km[j] == 0 {
+							maskAdd[j] = negInf
+						} else {
+							maskAdd[j] = 0
+						}
+					}
+				}
+			}
+			if nk == 0 {
+				for i := 0; i < p.SeqQ; i++ {
+					clear(out[(b*p.SeqQ+i)*p.OStride+h*d:][:d])
+				}
+				lastB = b
+				continue
+			}
+			if b != lastB || kh != lastKH {
+				// K panels: kpack[(j/32)·d·32 + t·32 + j%32] = k[j][t].
+				nkp := (nk + nr - 1) &^ (nr - 1)
+				for j := 0; j < nkp; j++ {
+					pan := kpack[(j/nr)*d*nr+j%nr:]
+					if j >= nk {
+						for t := 0; t < d; t++ {
+							pan[t*nr] = 0
+						}
+						continue
+					}
+					kr := k[(b*p.SeqK+j)*p.KStride+kh*d:][:d]
+					for t, x := range kr {
+						pan[t*nr] = x
+					}
+				}
+				if !vInPlace {
+					for j := 0; j < nk; j++ {
+						row := vpack[j*dpad : j*dpad+dpad]
+						copy(row, v[(b*p.SeqK+j)*p.VStride+kh*d:][:d])
+						clear(row[d:])
+					}
+				}
+				lastB, lastKH = b, kh
+			}
+			var vbase unsafe.Pointer
+			vld := p.VStride * 4
+			if vInPlace {
+				vbase = unsafe.Pointer(&v[(b*p.SeqK)*p.VStride+kh*d])
+			} else {
+				vbase, vld = unsafe.Pointer(&vpack[0]), dpad*4
+			}
+			for i0 := 0; i0 < p.SeqQ; i0 += mr {
+				rows := min(mr, p.SeqQ-i0)
+				nkb := nk
+				if p.Causal {
+					nkb = min(nk, i0+rows)
+				}
+				nkp := (nkb + nr - 1) &^ (nr - 1)
+				// S = Q·Kᵀ for rows i0..i0+mr.
+				qbase := unsafe.Pointer(&q[(b*p.SeqQ+i0)*p.QStride+h*d])
+				qld := p.QStride * 4
+				if rows < mr {
+					clear(qpad)
+					for r := 0; r < rows; r++ {
+						copy(qpad[r*d:r*d+d], q[(b*p.SeqQ+i0+r)*p.QStride+h*d:])
+					}
+					qbase, qld = unsafe.Pointer(&qpad[0]), d*4
+				}
+				for jp := 0; jp < nkp/nr; jp++ {
+					kern(d, qbase, qld, unsafe.Pointer(&kpack[jp*d*nr]), nr*4, &s[jp*nr], nkMax*4, nil, false)
+				}
+				// Row softmax with scale, bias, key mask and causal mask.
+				for r := 0; r < rows; r++ {
+					i := i0 + r
+					row := s[r*nkMax : r*nkMax+nkp]
+					n := nkb
+					if p.Causal {
+						n = min(nkb, i+1)
+					}
+					var add []float32
+					switch {
+					case p.Bias != nil:
+						copy(comb[:n], p.Bias[b*p.BiasBatchStride+(h*p.SeqQ+i)*p.SeqK:][:n])
+						if p.KeyMask != nil {
+							pi.add(comb[:n], maskAdd[:n])
+						}
+						add = comb[:n]
+					case p.KeyMask != nil:
+						add = maskAdd[:n]
+					}
+					mx := pi.scaleAddMax(row[:n], add, p.Scale)
+					if mx == negInf || mx != mx {
+						clear(row)
+						continue
+					}
+					sum := pi.expSum(row[:n], mx)
+					pi.scale(row[:n], 1/sum)
+					clear(row[n:])
+				}
+				for r := rows; r < mr; r++ {
+					clear(s[r*nkMax : r*nkMax+nkp])
+				}
+				// O = P·V, 32 head dims at a time.
+				for jd := 0; jd < dpad; jd += nr {
+					cols := min(nr, d-jd)
+					bptr := unsafe.Add(vbase, jd*4)
+					if rows == mr && cols == nr {
+						kern(nkb, unsafe.Pointer(&s[0]), nkMax*4, bptr, vld, &out[(b*p.SeqQ+i0)*p.OStride+h*d+jd], p.OStride*4, nil, false)
+						continue
+					}
+					kern(nkb, unsafe.Pointer(&s[0]), nkMax*4, bptr, vld, &tile[0], nr*4, nil, false)
+					for r := 0; r < rows; r++ {
+						copy(out[(b*p.SeqQ+i0+r)*p.OStride+h*d+jd:][:cols], tile[r*nr:])
+					}
+				}
+			}
+		}
+		scratchPool.Put(sb)
+	})
+}
+
+func checkAttn(out, q, k, v []float32, p AttnParams, kvh int) {
+	bad := func(what string) {
+		panic("kernels: Attention: " + what)
+	}
+	switch {
+	case p.HeadDim < 1 || p.SeqK < 0 || kvh < 1 || p.Heads%kvh != 0:
+		bad("bad HeadDim, SeqK or KVHeads")
+	case p.QStride < p.Heads*p.HeadDim || p.OStride < p.Heads*p.HeadDim ||
+		p.KStride < kvh*p.HeadDim || p.VStride < kvh*p.HeadDim:
+		bad("row stride shorter than heads·HeadDim")
+	}
+	need := func(s []float32, rows, stride, width int, name string) {
+		if rows > 0 && len(s) < (rows-1)*stride+width {
+			bad(name + " too short")
+		}
+	}
+	need(q, p.Batch*p.SeqQ, p.QStride, p.Heads*p.HeadDim, "q")
+	need(out, p.Batch*p.SeqQ, p.OStride, p.Heads*p.HeadDim, "out")
+	need(k, p.Batch*p.SeqK, p.KStride, kvh*p.HeadDim, "k")
+	// v rows are read 32 floats at a time per head when HeadDim%32 == 0,
+	// i.e. exactly the head's dims: no over-read.
+	need(v, p.Batch*p.SeqK, p.VStride, kvh*p.HeadDim, "v")
+	if p.KeyMask != nil && len(p.KeyMask) < p.Batch*p.SeqK {
+		bad("KeyMask too short")
+	}
+	if p.Bias != nil {
+		nb := 1
+		if p.BiasBatchStride != 0 {
+			nb = p.Batch
+		}
+		if len(p.Bias) < (nb-1)*p.BiasBatchStride+p.Heads*p.SeqQ*p.SeqK {
+			bad("Bias too short")
+		}
+	}
+}

@@ -1,0 +1,179 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// naiveAttention is the float64 reference of AttnParams' semantics.
+func naiveAttention(out, q, k, v []float32, p AttnParams) {
+	kvh := p.KVHeads
+	if kvh == 0 {
+		kvh = p.Heads
+	}
+	g := p.Heads / kvh
+	for b := 0; b < p.Batch; b++ {
+		for h := 0; h < p.Heads; h++ {
+			kh := h / g
+			for i := 0; i < p.SeqQ; i++ {
+				sc := make([]float64, p.SeqK)
+				mx := math.Inf(-1)
+				for j := range sc {
+					if (p.KeyMask != nil && p.KeyMask[b*p.SeqK+j] == 0) || (p.Causal && j > i) {
+						sc[j] = math.Inf(-1)
+						continue
+					}
+					var s float64
+					for t := 0; t < p.HeadDim; t++ {
+						s += float64(q[(b*p.SeqQ+i)*p.QStride+h*p.HeadDim+t]) * float64(k[(b*p.SeqK+j)*p.KStride+kh*p.HeadDim+t])
+					}
+					s *= float64(p.Scale)
+					if p.Bias != nil {
+						s += float64(p.Bias[b*p.BiasBatchStride+(h*p.SeqQ+i)*p.SeqK+j])
+					}
+					sc[j] = s
+					mx = math.Max(mx, s)
+				}
+				o := out[(b*p.SeqQ+i)*p.OStride+h*p.HeadDim:][:p.HeadDim]
+				if math.IsInf(mx, -1) {
+					clear(o)
+					continue
+				}
+				var sum float64
+				for j := range sc {
+					sc[j] = math.Exp(sc[j] - mx)
+					sum += sc[j]
+				}
+				for t := range o {
+					var acc float64
+					for j, w := range sc {
+						acc += w / sum * float64(v[(b*p.SeqK+j)*p.VStride+kh*p.HeadDim+t])
+					}
+					o[t] = float32(acc)
+				}
+			}
+		}
+	}
+}
+
+type attnCase struct {
+	batch, seqQ, seqK, heads, kvHeads, dim int
+	causal, mask, bias, sharedBias   bool
+}
+
+func runAttnCase(t *testing.T, name string, fn func(out, q, k, v []float32, p AttnParams), c attnCase, r *rand.Rand) {
+	t.Helper()
+	kvh := c.kvHeads
+	p := AttnParams{Batch: c.batch, SeqQ: c.seqQ, SeqK: c.seqK, Heads: c.heads, KVHeads: kvh, HeadDim: c.dim,
+		Scale: float32(1 / math.Sqrt(float64(c.dim))), Causal: c.causal}
+	if kvh == 0 {
+		kvh = c.heads
+	}
+	p.QStride = c.heads*c.dim + r.IntN(3)
+	p.OStride = c.heads*c.dim + r.IntN(3)
+	p.KStride = kvh*c.dim + r.IntN(3)
+	p.VStride = kvh*c.dim + r.IntN(3)
+	q := randSlice(r, c.batch*c.seqQ*p.QStride)
+	k := randSlice(r, c.batch*c.seqK*p.KStride)
+	v := randSlice(r, c.batch*c.seqK*p.VStride)
+	for i := range q {
+		q[i] *= 2
+	}
+	if c.mask {
+		p.KeyMask = make([]float32, c.batch*c.seqK)
+		for b := 0; b < c.batch; b++ {
+			// alternate left padding, right padding, holes, fully masked
+			n := r.IntN(c.seqK + 1)
+			for j := 0; j < c.seqK; j++ {
+				var keep bool
+				switch b % 4 {
+				case 0:
+					keep = j >= c.seqK-n // left padding
+				case 1:
+					keep = j < n // right padding
+				case 2:
+					keep = r.IntN(3) != 0
+				case 3:
+					keep = false
+				}
+				if keep {
+					p.KeyMask[b*c.seqK+j] = 1
+				}
+			}
+		}
+	}
+	if c.bias {
+		nb := c.batch
+		if c.sharedBias {
+			nb = 1
+		} else {
+			p.BiasBatchStride = c.heads * c.seqQ * c.seqK
+		}
+		p.Bias = randSlice(r, nb*c.heads*c.seqQ*c.seqK)
+	}
+	want := make([]float32, c.batch*c.seqQ*p.OStride)
+	got := make([]float32, len(want)+3)
+	for i := range got {
+		got[i] = guard
+	}
+	naiveAttention(want, q, k, v, p)
+	fn(got, q, k, v, p)
+	for row := 0; row < c.batch*c.seqQ; row++ {
+		for col := 0; col < p.OStride; col++ {
+			i := row*p.OStride + col
+			if col >= c.heads*c.dim {
+				if got[i] != guard {
+					t.Fatalf("%s %+v: wrote outside heads at row %d col %d", name, c, row, col)
+				}
+				continue
+			}
+			if g := float64(got[i]); math.IsNaN(g) || math.Abs(g-float64(want[i])) > 2e-5*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("%s %+v: out[%d,%d] = %v, want %v", name, c, row, col, got[i], want[i])
+			}
+		}
+	}
+	for i := len(want); i < len(got); i++ {
+		if got[i] != guard {
+			t.Fatalf("%s: wrote past out", name)
+		}
+	}
+}
+
+func TestAttention(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	type variant struct {
+		name string
+		fn   func(out, q, k, v []float32, p AttnParams)
+	}
+	var vs []variant
+	for _, im := range impls {
+		for _, th := range []int{1, 2} {
+			e := &Engine{Threads: th}
+			vs = append(vs, variant{fmt.Sprintf("%s/t%d", im.name, th), func(out, q, k, v []float32, p AttnParams) {
+				attentionBlocked(e, im, prim, out, q, k, v, p)
+			}})
+		}
+	}
+	vs = append(vs, variant{"generic-loop", func(out, q, k, v []float32, p AttnParams) { attentionGeneric(Default, out, q, k, v, p) }})
+	cases := []attnCase{
+		{1, 1, 1, 1, 0, 1, false, false, false, false},
+		{2, 7, 7, 2, 0, 8, false, true, false, false},
+		{4, 13, 13, 4, 2, 32, true, true, false, false},
+		{4, 40, 40, 4, 1, 64, true, true, false, false},
+		{4, 33, 70, 3, 0, 64, false, true, true, false},
+		{2, 25, 25, 4, 2, 20, true, false, true, true},
+		{4, 64, 64, 2, 0, 128, false, true, false, false},
+		{1, 100, 100, 2, 0, 32, true, false, false, false},
+		{4, 17, 9, 2, 2, 48, false, true, true, false},
+	}
+	if !testing.Short() {
+		cases = append(cases, attnCase{2, 257, 257, 4, 2, 64, true, true, false, false}, attnCase{4, 130, 130, 2, 0, 96, false, true, true, true})
+	}
+	for _, v := range vs {
+		for _, c := range cases {
+			runAttnCase(t, v.name, v.fn, c, r)
+		}
+	}
+}
