@@ -58,6 +58,11 @@ func TestValidation(t *testing.T) {
 	if !strings.Contains(err.Error(), "input[1]") {
 		t.Errorf("message %q does not name input[1]", err)
 	}
+	// Pre-tokenized rules.
+	for _, rows := range [][][]int{nil, {{}}, {{101, 1 << 30}}, {{-1}}, {make([]int, 513)}} {
+		_, err := m.EmbedTokens(ctx, rows...)
+		wantCode(t, err, InvalidParameter)
+	}
 	// Canceled context.
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()

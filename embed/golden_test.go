@@ -250,6 +250,17 @@ func TestGolden(t *testing.T) {
 				check(t, fmt.Sprintf("fp32 batch-tokens %d", bt), got, want, 0.99999, 1e-4)
 			}
 
+			// Pre-tokenized input gives the same vectors.
+			rows := make([][]int, len(g.Encodings))
+			for i, e := range g.Encodings {
+				rows[i] = e.IDs
+			}
+			gotT, err := m.EmbedTokens(ctx, rows...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			check(t, "fp32 EmbedTokens", gotT, want, 0.99999, 1e-4)
+
 			if g.Queries != nil {
 				q, err := m.EmbedQueries(ctx, g.Queries.Raw...)
 				if err != nil {

@@ -2,6 +2,7 @@ package embed
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -34,6 +35,7 @@ type Model struct {
 	// include_prompt=false (tokens of the prompt alone, less the last).
 	queryPromptLen, docPromptLen int
 
+	vocab       int // config.json vocab_size (0 = unknown)
 	maxTokens   int
 	maxInputs   int
 	batchTokens int
@@ -105,6 +107,11 @@ func build(dir string, raw []byte, st weights.Store, o options, tok textEncoder)
 		pooling: fam.pooling, normalize: true, includePrompt: stc.includePrompt,
 		maxInputs: o.maxInputs, batchTokens: o.batchTokens, truncate: o.truncate,
 	}
+	var vc struct {
+		VocabSize int `json:"vocab_size"`
+	}
+	_ = json.Unmarshal(raw, &vc)
+	m.vocab = vc.VocabSize
 	if m.engine == nil {
 		m.engine = kernels.Default
 	}
@@ -148,11 +155,15 @@ func build(dir string, raw []byte, st weights.Store, o options, tok textEncoder)
 	}
 	m.tok = tok
 	if m.tok == nil {
-		if m.tok, err = loadTokenizer(dir); err != nil {
-			return nil, err
+		// A directory without tokenizer.json (a bare checkpoint, as
+		// refbench's mkmodel.py writes) still serves EmbedTokens.
+		if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
+			if m.tok, err = loadTokenizer(dir); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if !m.includePrompt {
+	if !m.includePrompt && m.tok != nil {
 		for _, p := range []struct {
 			s string
 			n *int
@@ -292,20 +303,21 @@ func (m *Model) tokenize(i int, text, inputType string) ([]int, error) {
 
 var errClosed = errors.New("embed: model is closed")
 
-// embed runs the pipeline on validated texts: tokenize, schedule, forward,
-// pool, normalize. It returns the vectors in input order and the token count.
+// embed runs the pipeline on validated texts: tokenize, then run. It
+// returns the vectors in input order and the token count.
 func (m *Model) embed(ctx context.Context, texts []string, inputType string) ([][]float32, int, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.closed {
 		return nil, 0, apierr.Internal(errClosed)
 	}
+	if m.tok == nil {
+		return nil, 0, apierr.Internal(fmt.Errorf("embed: %s has no tokenizer.json; only EmbedTokens works", m.dir))
+	}
 	if err := ctx.Err(); err != nil {
 		return nil, 0, apierr.From(err)
 	}
 	seqs := make([][]int, len(texts))
-	lengths := make([]int, len(texts))
-	tokens := 0
 	for i, t := range texts {
 		ids, err := m.tokenize(i, t, inputType)
 		if err != nil {
@@ -314,16 +326,57 @@ func (m *Model) embed(ctx context.Context, texts []string, inputType string) ([]
 		if len(ids) == 0 {
 			return nil, 0, apierr.Invalid("embed: input[%d] has no tokens", i)
 		}
-		seqs[i], lengths[i] = ids, len(ids)
-		tokens += len(ids)
+		seqs[i] = ids
 	}
 	promptLen := m.docPromptLen
 	if inputType == InputQuery {
 		promptLen = m.queryPromptLen
 	}
+	return m.run(ctx, seqs, promptLen)
+}
+
+// EmbedTokens embeds pre-tokenized inputs: each row is fed as given (special
+// tokens, prompt and EOS are the caller's), pooled and normalized as
+// configured. A row longer than MaxTokens, empty, or holding an id outside
+// the vocabulary is an InvalidParameter error. The vectors come back in
+// input order.
+func (m *Model) EmbedTokens(ctx context.Context, ids ...[]int) ([][]float32, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, apierr.Internal(errClosed)
+	}
+	if len(ids) == 0 {
+		return nil, apierr.Invalid("embed: input is empty: at least one sequence is required")
+	}
+	for i, r := range ids {
+		if len(r) == 0 {
+			return nil, apierr.Invalid("embed: input[%d] is empty", i)
+		}
+		if len(r) > m.maxTokens {
+			return nil, apierr.Invalid("embed: input[%d] has %d tokens, more than the model's %d", i, len(r), m.maxTokens)
+		}
+		for j, id := range r {
+			if id < 0 || (m.vocab > 0 && id >= m.vocab) {
+				return nil, apierr.Invalid("embed: input[%d] token %d: id %d outside the vocabulary [0,%d)", i, j, id, m.vocab)
+			}
+		}
+	}
+	v, _, err := m.run(ctx, ids, 0)
+	return v, err
+}
+
+// run schedules seqs into batches, runs the trunk, pools and normalizes.
+func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float32, int, error) {
+	lengths := make([]int, len(seqs))
+	tokens := 0
+	for i, s := range seqs {
+		lengths[i] = len(s)
+		tokens += len(s)
+	}
 	H := m.Dimension()
-	out := make([][]float32, len(texts))
-	flat := make([]float32, len(texts)*H) // one allocation for all vectors
+	out := make([][]float32, len(seqs))
+	flat := make([]float32, len(seqs)*H) // one allocation for all vectors
 	for _, g := range sched.Plan(lengths, m.batchTokens, 0) {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, apierr.From(err)
