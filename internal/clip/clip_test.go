@@ -1,0 +1,169 @@
+package clip
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/airvec/airvec/internal/encoder"
+	"github.com/airvec/airvec/internal/testdata"
+	"github.com/airvec/airvec/kernels"
+	"github.com/airvec/airvec/weights"
+)
+
+type fixture struct {
+	cfg    Config
+	model  *weights.Scope
+	golden *weights.File
+}
+
+func loadFixture(t *testing.T, name string) fixture {
+	t.Helper()
+	dir := testdata.Path(t, "models/"+name)
+	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := weights.Open(filepath.Join(dir, "model.safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := weights.Open(testdata.Path(t, "golden/"+name+".safetensors"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fixture{cfg, weights.NewScope(st), g}
+}
+
+func (f fixture) tensor(t *testing.T, name string) []float32 {
+	t.Helper()
+	v, err := f.golden.Float32(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// compare reports max-abs diff and row cosines of got vs want (rows of
+// width dim) and fails when a cosine is below minCos or a diff above tol.
+func compare(t *testing.T, what string, got, want []float32, dim int, minCos, tol float64) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s: %d values, want %d", what, len(got), len(want))
+	}
+	var maxAbs float64
+	worst := 1.0
+	first := -1
+	for i := range got {
+		d := math.Abs(float64(got[i] - want[i]))
+		if d > maxAbs {
+			maxAbs = d
+		}
+		if d > tol && first < 0 {
+			first = i
+		}
+	}
+	for r := 0; r < len(got)/dim; r++ {
+		var dot, a, b float64
+		for j := r * dim; j < (r+1)*dim; j++ {
+			dot += float64(got[j]) * float64(want[j])
+			a += float64(got[j]) * float64(got[j])
+			b += float64(want[j]) * float64(want[j])
+		}
+		worst = math.Min(worst, dot/math.Sqrt(a*b))
+	}
+	t.Logf("%s: max|Δ| %.3g, min cosine %.8f", what, maxAbs, worst)
+	if worst < minCos || maxAbs > tol {
+		msg := ""
+		if first >= 0 {
+			msg = " first mismatch at row " + itoa(first/dim) + " col " + itoa(first%dim)
+		}
+		t.Errorf("%s: max|Δ| %.3g (tol %g), min cosine %.8f (want ≥ %g)%s", what, maxAbs, tol, worst, minCos, msg)
+		if first >= 0 {
+			t.Logf("  got %v want %v", got[first], want[first])
+		}
+	}
+}
+
+func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+
+func TestGoldenVision(t *testing.T) {
+	for _, name := range []string{"clip-mini", "chinese-clip-mini"} {
+		t.Run(name, func(t *testing.T) {
+			f := loadFixture(t, name)
+			v, err := LoadVision(f.model, f.cfg.Vision, f.cfg.ProjectionDim, kernels.FP32)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pix := f.tensor(t, "pixel_values")
+			B := len(pix) / v.PixelsPerImage()
+			hidden, _, err := v.Forward(context.Background(), nil, pix[:v.PixelsPerImage()], 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compare(t, "vision_last_hidden_state.0", hidden, f.tensor(t, "vision_last_hidden_state.0"), v.Cfg.HiddenSize, 0.99999, 1e-4)
+			emb, err := v.Embed(context.Background(), &kernels.Engine{Threads: 2}, pix, B)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compare(t, "image_embeds_unnormalized", emb, f.tensor(t, "image_embeds_unnormalized"), v.ProjDim, 0.99999, 1e-4)
+
+			// bf16 against the fp32 reference
+			vb, err := LoadVision(f.model, f.cfg.Vision, f.cfg.ProjectionDim, kernels.BF16)
+			if err != nil {
+				t.Fatal(err)
+			}
+			embB, err := vb.Embed(context.Background(), nil, pix, B)
+			if err != nil {
+				t.Fatal(err)
+			}
+			compare(t, "image_embeds_unnormalized bf16", embB, f.tensor(t, "image_embeds_unnormalized"), v.ProjDim, 0.999, 1)
+		})
+	}
+}
+
+func TestGoldenText(t *testing.T) {
+	f := loadFixture(t, "clip-mini")
+	tx, err := LoadText(f.model, f.cfg.Text, f.cfg.ProjectionDim, kernels.FP32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids64, err := f.golden.Int64("input_ids")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mask64, err := f.golden.Int64("attention_mask")
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := f.golden.Info("input_ids")
+	B, L := info.Shape[0], info.Shape[1]
+	b := &encoder.Batch{B: B, L: L, IDs: make([]int, B*L), Mask: make([]float32, B*L)}
+	for i := range ids64 {
+		b.IDs[i], b.Mask[i] = int(ids64[i]), float32(mask64[i])
+	}
+	emb, err := tx.Embed(context.Background(), nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare(t, "text_embeds_unnormalized", emb, f.tensor(t, "text_embeds_unnormalized"), tx.ProjDim, 0.99999, 1e-4)
+
+	// text 0 alone, unpadded: its 7 tokens
+	n := 0
+	for n < L && mask64[n] == 1 {
+		n++
+	}
+	one := &encoder.Batch{B: 1, L: n, IDs: b.IDs[:n], Mask: b.Mask[:n]}
+	hidden, err := tx.Forward(context.Background(), nil, one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare(t, "text_last_hidden_state.0", hidden, f.tensor(t, "text_last_hidden_state.0"), tx.Cfg.HiddenSize, 0.99999, 1e-4)
+}
