@@ -44,13 +44,13 @@ type VisionConfig struct {
 
 // Config mirrors CLIPConfig.
 type Config struct {
-	ProjectionDim        int             `json:"projection_dim"`
-	LogitScaleInitValue  float64         `json:"logit_scale_init_value"`
-	RawText              json.RawMessage `json:"text_config"`
-	Text                 TextConfig      `json:"-"`
-	Vision               VisionConfig    `json:"vision_config"`
-	ModelType            string          `json:"model_type"`
-	Architectures        []string        `json:"architectures"`
+	ProjectionDim       int             `json:"projection_dim"`
+	LogitScaleInitValue float64         `json:"logit_scale_init_value"`
+	RawText             json.RawMessage `json:"text_config"`
+	Text                TextConfig      `json:"-"`
+	Vision              VisionConfig    `json:"vision_config"`
+	ModelType           string          `json:"model_type"`
+	Architectures       []string        `json:"architectures"`
 }
 
 // DefaultTextConfig is CLIPTextConfig's defaults.

@@ -138,7 +138,7 @@ func (st *stack) forward(ctx context.Context, e *kernels.Engine, x []float32, B,
 		// CLIPEncoderLayer: h = LN1(x); x += out_proj(attn(h))
 		st.norm(e, sc.h, x, T, l.ln1w, l.ln1b)
 		e.MatMul(sc.qkv, sc.h, T, l.qkv, l.qkvB, kernels.ActNone) // qkv: (T, 3H)
-		e.Attention(sc.ctx, sc.qkv, sc.qkv[H:], sc.qkv[2*H:], ap)  // ctx: (T, H)
+		e.Attention(sc.ctx, sc.qkv, sc.qkv[H:], sc.qkv[2*H:], ap) // ctx: (T, H)
 		e.MatMul(sc.tmp, sc.ctx, T, l.out, l.outB, kernels.ActNone)
 		kernels.Add(x, sc.tmp)
 		// h = LN2(x); x += fc2(act(fc1(h)))
