@@ -53,7 +53,7 @@ func ResolveRepo(id string) (string, error) {
 	cache := HubCacheDir()
 	base := filepath.Join(cache, "models--"+strings.ReplaceAll(repo, "/", "--"))
 	notCached := func(msg string) error {
-		return &Error{Kind: ErrNotFound, Path: id, Msg: fmt.Sprintf("%s in the Hugging Face cache %s (airvec never downloads; fetch it first, e.g. `huggingface-cli download %s`, or set HF_HOME / HF_HUB_CACHE)", msg, cache, repo)}
+		return &Error{Kind: ErrNotFound, Path: id, Msg: fmt.Sprintf("%s in the Hugging Face cache %s (nothing is downloaded here: fetch it first with `airvec pull %s` or `huggingface-cli download %s`, or point HF_HOME / HF_HUB_CACHE at a cache that has it)", msg, cache, repo, repo)}
 	}
 	if st, err := os.Stat(base); err != nil || !st.IsDir() {
 		return "", notCached("not a directory, and not")

@@ -314,7 +314,7 @@ func parseUint(r json.RawMessage) (uint64, error) {
 	}
 	if s[0] == '-' {
 		if _, err := strconv.ParseFloat(s, 64); err == nil {
-			return 0, errors.New("negative")
+			return 0, errors.New("negative value")
 		}
 		return 0, errors.New("not a number")
 	}
