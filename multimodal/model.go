@@ -52,6 +52,15 @@ func Load(dir string, opts ...Option) (*Model, error) {
 		dir, c.Architectures, c.ModelType, strings.Join(known, ", "))
 }
 
+// Close releases the model's weight files. The Model must not be used
+// afterwards.
+func (m *Model) Close() error {
+	if c, ok := m.b.(interface{ Close() error }); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 // Kind is the model family ("clip", "chinese_clip", ...).
 func (m *Model) Kind() string { return m.b.name() }
 
