@@ -117,7 +117,7 @@ func (t *templateProcessing) processEncodings(encs []*Encoding, add bool) []*Enc
 
 // bertProcessing is BertProcessing: [CLS] A [SEP] (B [SEP]).
 type bertProcessing struct {
-	sep, cls    string
+	sep, cls     string
 	sepID, clsID int
 }
 
