@@ -134,3 +134,53 @@ func (t *Table) fill(c, s []float32, pos int) {
 		c[i], s[i] = float32(cs), float32(sn)
 	}
 }
+
+// FillSections writes cos and sin rows (each rows·Half) for multimodal
+// rotary embeddings (Qwen2-VL M-RoPE, apply_multimodal_rotary_pos_emb):
+// the Half frequencies are split into consecutive sections (e.g. [16 24 24]
+// for temporal, height, width with head dim 128) and frequency i of row r
+// uses position pos[c][r] of its section c. sections must sum to Half and
+// len(pos) must equal len(sections), each with rows entries.
+func (t *Table) FillSections(cos, sin []float32, pos [][]int, sections []int) error {
+	h := len(t.inv)
+	if len(pos) != len(sections) {
+		return fmt.Errorf("rope: %d position components for %d sections", len(pos), len(sections))
+	}
+	sum := 0
+	for _, s := range sections {
+		if s < 0 {
+			return fmt.Errorf("rope: negative section %d", s)
+		}
+		sum += s
+	}
+	if sum != h {
+		return fmt.Errorf("rope: sections %v sum to %d, want %d", sections, sum, h)
+	}
+	rows := 0
+	if len(pos) > 0 {
+		rows = len(pos[0])
+	}
+	for _, p := range pos {
+		if len(p) != rows {
+			return fmt.Errorf("rope: position components of different lengths")
+		}
+	}
+	if len(cos) < rows*h || len(sin) < rows*h {
+		return fmt.Errorf("rope: cos/sin hold %d/%d values, want %d", len(cos), len(sin), rows*h)
+	}
+	for r := 0; r < rows; r++ {
+		i := 0
+		for c, n := range sections {
+			tp := float32(pos[c][r])
+			if t.div != 1 {
+				tp /= t.div
+			}
+			for ; n > 0; n, i = n-1, i+1 {
+				a := tp * t.inv[i]
+				sn, cs := math.Sincos(float64(a))
+				cos[r*h+i], sin[r*h+i] = float32(cs), float32(sn)
+			}
+		}
+	}
+	return nil
+}

@@ -87,3 +87,46 @@ func TestTableRows(t *testing.T) {
 		t.Error("NewLinearTable factor 0: no error")
 	}
 }
+
+func TestFillSections(t *testing.T) {
+	tb := NewTable(InvFreq(16, 10000)) // Half 8
+	h := tb.Half()
+	pos := [][]int{{3, 5}, {7, 9}, {11, 13}}
+	sec := []int{2, 3, 3}
+	cos, sin := make([]float32, 2*h), make([]float32, 2*h)
+	if err := tb.FillSections(cos, sin, pos, sec); err != nil {
+		t.Fatal(err)
+	}
+	// Equal positions in every section = plain RoPE at that position.
+	pc, ps := make([]float32, h), make([]float32, h)
+	for r := 0; r < 2; r++ {
+		for c := range sec {
+			tb.Fill(pc, ps, []int{pos[c][r]})
+			lo := 0
+			for _, n := range sec[:c] {
+				lo += n
+			}
+			for i := lo; i < lo+sec[c]; i++ {
+				if cos[r*h+i] != pc[i] || sin[r*h+i] != ps[i] {
+					t.Fatalf("row %d freq %d (section %d): got %v/%v want %v/%v", r, i, c, cos[r*h+i], sin[r*h+i], pc[i], ps[i])
+				}
+			}
+		}
+	}
+	for _, bad := range []struct {
+		pos [][]int
+		sec []int
+	}{
+		{pos[:2], sec},
+		{pos, []int{2, 3, 2}},
+		{pos, []int{-1, 6, 3}},
+		{[][]int{{1}, {1, 2}, {1}}, sec},
+	} {
+		if err := tb.FillSections(cos, sin, bad.pos, bad.sec); err == nil {
+			t.Errorf("FillSections(%v, %v): no error", bad.pos, bad.sec)
+		}
+	}
+	if err := tb.FillSections(cos[:h], sin, pos, sec); err == nil {
+		t.Error("short cos: no error")
+	}
+}
