@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,6 +56,7 @@ func runBench(args []string) int {
 	maxSec := fs.Float64("max-seconds", 60, "time budget for the timed runs")
 	asJSON := fs.Bool("json", false, "print only the JSON line")
 	label := fs.String("label", "", "model name in the output (default: the directory's name)")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed runs to this file")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -101,6 +103,19 @@ func runBench(args []string) int {
 			fmt.Fprintln(os.Stderr, "airvec bench:", err)
 			return 1
 		}
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "airvec bench:", err)
+			return 1
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			fmt.Fprintln(os.Stderr, "airvec bench:", err)
+			return 1
+		}
+		defer pprof.StopCPUProfile()
 	}
 	var times []float64
 	start := time.Now()
