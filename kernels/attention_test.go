@@ -60,7 +60,7 @@ func naiveAttention(out, q, k, v []float32, p AttnParams) {
 
 type attnCase struct {
 	batch, seqQ, seqK, heads, kvHeads, dim int
-	causal, mask, bias, sharedBias   bool
+	causal, mask, bias, sharedBias         bool
 }
 
 func runAttnCase(t *testing.T, name string, fn func(out, q, k, v []float32, p AttnParams), c attnCase, r *rand.Rand) {

@@ -75,6 +75,10 @@ var (
 // impl is the one the package uses.
 var impls, impl = func() ([]*gemmImpl, *gemmImpl) {
 	var l []*gemmImpl
+	if hasAMX() {
+		amxImpl.f32 = avx512Impl.f32
+		l = append(l, amxImpl)
+	}
 	if hasAVX512 {
 		if hasAVX512BF {
 			avx512Impl.bf16 = func(ks int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c *float32, ldc int, bias *float32, acc bool) {

@@ -95,6 +95,8 @@ type gemmImpl struct {
 	bf16 tileKernel // bf16 panels (nil: not supported)
 	// bf16mr overrides mr for the bf16 kernel (AMX: 32).
 	bf16mr int
+	// kAlign is the k-step multiple a bf16 k-block must have (AMX: 16).
+	kAlign int
 	// cvt converts n floats to bf16 (round to nearest even).
 	cvt func(dst []uint16, src []float32)
 	// act applies an activation to a row in place.
@@ -135,7 +137,7 @@ func checkMatMul(c []float32, ldc int, a []float32, lda int, m int, w *Packed, b
 // Cache blocking. A k-block of kcSteps k-steps of a 12-row A micro-panel
 // (≤ 18 KiB) stays in L1 while the B panels of an N-block (ncPanels·32
 // columns, ≤ ~400 KiB) stream from L2.
-const (
+var (
 	kcMaxSteps = 384
 	ncPanels   = 8
 	mcMaxTiles = 8
@@ -256,6 +258,9 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 	kb := (ks + kcMaxSteps - 1) / kcMaxSteps
 	kc := (ks + kb - 1) / kb
 	kc = (kc + 3) &^ 3
+	if w.Prec == BF16 && im.kAlign > 0 {
+		kc = (kc + im.kAlign - 1) / im.kAlign * im.kAlign
+	}
 	// Rows per task: enough tasks for dynamic balancing across threads.
 	flops := 2 * m * n * w.K
 	if flops < 1<<21 {
@@ -273,8 +278,11 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		jb, ib := t/mb, t%mb
 		j0, j1 := jb*ncp, min(np, (jb+1)*ncp)
 		i0, i1 := ib*mcp, min(mp, (ib+1)*mcp)
-		var tile [32 * nr]float32 // edge tiles (mr ≤ 32)
-		var btile [nr]float32     // padded bias of the last panel
+		tb := getScratch((32 + 1) * nr * 4)
+		defer scratchPool.Put(tb)
+		tbuf := f32s(*tb)
+		tile := tbuf[:32*nr]  // edge tiles (mr ≤ 32)
+		btile := tbuf[32*nr:] // padded bias of the last panel
 		for k0 := 0; k0 < ks; k0 += kc {
 			kk := min(kc, ks-k0)
 			acc := k0 > 0

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // refMatMul is the float64 reference: c = a·wᵀ + bias, plus the error scale
@@ -132,5 +133,36 @@ func TestMatMul(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestMatMulAMXDriver runs the driver configuration of the AMX path (32-row
+// bf16 tiles, 16-pair k-blocks, bias added after the tile) with a generic
+// stand-in for the AMX tile, since AMX itself cannot run on every machine.
+func TestMatMulAMXDriver(t *testing.T) {
+	sim := &gemmImpl{
+		name: "amx-sim", mr: mrGeneric, f32: gemmF32Generic,
+		bf16: func(ks int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c *float32, ldc int, bias *float32, acc bool) {
+			if ks%16 != 0 {
+				panic("amx-sim: k-block not a multiple of 16 pairs")
+			}
+			for r := 0; r < 32; r += mrGeneric {
+				gemmBF16Generic(ks, unsafe.Add(a, r*lda), lda, b, ldb, (*float32)(unsafe.Add(unsafe.Pointer(c), r*ldc)), ldc, nil, acc)
+			}
+			if !acc && bias != nil {
+				bs := (*[nr]float32)(unsafe.Pointer(bias))
+				for r := 0; r < 32; r++ {
+					row := (*[nr]float32)(unsafe.Add(unsafe.Pointer(c), r*ldc))
+					for j := range row {
+						row[j] += bs[j]
+					}
+				}
+			}
+		},
+		bf16mr: 32, kAlign: 16, cvt: cvtBF16Generic, act: applyActGeneric,
+	}
+	r := rand.New(rand.NewPCG(11, 12))
+	for _, s := range [][3]int{{1, 1, 1}, {33, 40, 17}, {64, 64, 800}, {31, 33, 1536}, {100, 70, 64}} {
+		testMatMulCase(t, sim, s[0], s[1], s[2], BF16, 2, r)
 	}
 }

@@ -210,6 +210,7 @@ var prims, prim = func() ([]*primImpl, *primImpl) {
 	if hasAVX512 {
 		avx512Impl.act = actAVX512
 		avx512Impl.cvt = cvtBF16AVX512s
+		amxImpl.act, amxImpl.cvt = actAVX512, cvtBF16AVX512s
 		return []*primImpl{avx512Prims, genericPrims}, avx512Prims
 	}
 	return []*primImpl{genericPrims}, genericPrims

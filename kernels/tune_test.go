@@ -1,0 +1,20 @@
+package kernels
+
+import (
+	"os"
+	"strconv"
+	"testing"
+)
+
+func TestMain(m *testing.M) {
+	if v, err := strconv.Atoi(os.Getenv("AIRVEC_KC")); err == nil {
+		kcMaxSteps = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("AIRVEC_NC")); err == nil {
+		ncPanels = v
+	}
+	if v, err := strconv.Atoi(os.Getenv("AIRVEC_MC")); err == nil {
+		mcMaxTiles = v
+	}
+	os.Exit(m.Run())
+}
