@@ -1,0 +1,84 @@
+package rerank
+
+import (
+	"fmt"
+
+	"github.com/airvec/airvec/kernels"
+)
+
+// Option configures Load.
+type Option func(*options) error
+
+type options struct {
+	prec        kernels.Precision
+	threads     int
+	maxDocs     int
+	maxLength   int
+	batchTokens int
+	maxBatch    int
+}
+
+func defaultOptions() options {
+	return options{prec: kernels.FP32, maxDocs: DefaultMaxDocs, batchTokens: 8192, maxBatch: 64}
+}
+
+// WithPrecision selects the MatMul precision of the encoder (kernels.FP32,
+// the reference, or kernels.BF16). The small classification head always
+// runs in fp32.
+func WithPrecision(p kernels.Precision) Option {
+	return func(o *options) error {
+		if p != kernels.FP32 && p != kernels.BF16 {
+			return fmt.Errorf("rerank: precision %d not supported", p)
+		}
+		o.prec = p
+		return nil
+	}
+}
+
+// WithThreads sets the worker count of the model's kernels (0 = GOMAXPROCS).
+func WithThreads(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("rerank: threads %d is negative", n)
+		}
+		o.threads = n
+		return nil
+	}
+}
+
+// WithMaxDocs sets the most documents a request may carry (default
+// DefaultMaxDocs).
+func WithMaxDocs(n int) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("rerank: max docs %d must be positive", n)
+		}
+		o.maxDocs = n
+		return nil
+	}
+}
+
+// WithMaxLength sets the pair length (query + document + special tokens)
+// beyond which the document is truncated. The default is the tokenizer's
+// model_max_length (512 when absent), capped by the model's positions.
+func WithMaxLength(n int) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("rerank: max length %d must be positive", n)
+		}
+		o.maxLength = n
+		return nil
+	}
+}
+
+// WithBatchTokens bounds the padded tokens (batch size × longest pair) of
+// one forward pass (default 8192) and the pairs per batch (default 64).
+func WithBatchTokens(tokens, maxBatch int) Option {
+	return func(o *options) error {
+		if tokens <= 0 || maxBatch <= 0 {
+			return fmt.Errorf("rerank: batch limits %d tokens, %d pairs must be positive", tokens, maxBatch)
+		}
+		o.batchTokens, o.maxBatch = tokens, maxBatch
+		return nil
+	}
+}

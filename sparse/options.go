@@ -1,0 +1,94 @@
+package sparse
+
+import (
+	"fmt"
+
+	"github.com/airvec/airvec/kernels"
+)
+
+// Option configures Load.
+type Option func(*options) error
+
+type options struct {
+	prec        kernels.Precision
+	threads     int
+	maxInputs   int
+	maxLength   int
+	batchTokens int
+	maxBatch    int
+	noIDF       bool
+}
+
+func defaultOptions() options {
+	return options{prec: kernels.FP32, maxInputs: DefaultMaxInputs, batchTokens: 8192, maxBatch: 64}
+}
+
+// WithPrecision selects the MatMul precision of the encoder and of the
+// SPLADE vocabulary projection (kernels.FP32, the reference, or
+// kernels.BF16).
+func WithPrecision(p kernels.Precision) Option {
+	return func(o *options) error {
+		if p != kernels.FP32 && p != kernels.BF16 {
+			return fmt.Errorf("sparse: precision %d not supported", p)
+		}
+		o.prec = p
+		return nil
+	}
+}
+
+// WithThreads sets the worker count of the model's kernels (0 = GOMAXPROCS).
+func WithThreads(n int) Option {
+	return func(o *options) error {
+		if n < 0 {
+			return fmt.Errorf("sparse: threads %d is negative", n)
+		}
+		o.threads = n
+		return nil
+	}
+}
+
+// WithMaxInputs sets the most inputs a request may carry (default
+// DefaultMaxInputs).
+func WithMaxInputs(n int) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("sparse: max inputs %d must be positive", n)
+		}
+		o.maxInputs = n
+		return nil
+	}
+}
+
+// WithMaxLength sets the length (special tokens included) beyond which
+// inputs are truncated. The default is the tokenizer's model_max_length
+// (512 when absent), capped by the model's positions.
+func WithMaxLength(n int) Option {
+	return func(o *options) error {
+		if n <= 0 {
+			return fmt.Errorf("sparse: max length %d must be positive", n)
+		}
+		o.maxLength = n
+		return nil
+	}
+}
+
+// WithBatchTokens bounds the padded tokens (batch size × longest input) of
+// one forward pass (default 8192) and the inputs per batch (default 64).
+func WithBatchTokens(tokens, maxBatch int) Option {
+	return func(o *options) error {
+		if tokens <= 0 || maxBatch <= 0 {
+			return fmt.Errorf("sparse: batch limits %d tokens, %d inputs must be positive", tokens, maxBatch)
+		}
+		o.batchTokens, o.maxBatch = tokens, maxBatch
+		return nil
+	}
+}
+
+// WithoutIDF ignores a model directory's idf.json: queries then run through
+// the encoder like documents.
+func WithoutIDF() Option {
+	return func(o *options) error {
+		o.noIDF = true
+		return nil
+	}
+}
