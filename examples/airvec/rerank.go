@@ -7,23 +7,11 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/airvec/airvec/kernels"
 	"github.com/airvec/airvec/rerank"
 )
 
 func init() {
 	register("rerank", "score documents against a query with a cross-encoder (ranking JSON on stdin)", runRerank)
-}
-
-// precisionFlag maps the -precision flag to a kernels precision.
-func precisionFlag(s string) (kernels.Precision, error) {
-	switch s {
-	case "fp32", "":
-		return kernels.FP32, nil
-	case "bf16":
-		return kernels.BF16, nil
-	}
-	return 0, fmt.Errorf("precision %q: want fp32 or bf16", s)
 }
 
 func runRerank(args []string) int {
@@ -48,7 +36,7 @@ Response: {"request_id", "latency", "usage": {"doc_count"}, "result": {"scores":
 		fs.Usage()
 		return 2
 	}
-	prec, err := precisionFlag(*precision)
+	prec, err := parsePrecision(*precision)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "airvec rerank:", err)
 		return 2

@@ -36,7 +36,7 @@ Response: {"request_id", "latency", "usage": {"token_count"}, "result": {"sparse
 		fs.Usage()
 		return 2
 	}
-	prec, err := precisionFlag(*precision)
+	prec, err := parsePrecision(*precision)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "airvec sparse:", err)
 		return 2
