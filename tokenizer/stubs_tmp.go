@@ -14,9 +14,3 @@ type BPEConfig struct {
 func NewBPE(vocab map[string]int, merges [][2]string, cfg BPEConfig) (model, error) {
 	return nil, errors.New("tokenizer: BPE not yet")
 }
-func NewUnigram(pieces []string, scores []float64, unk int, bf bool) (model, error) {
-	return nil, errors.New("tokenizer: Unigram not yet")
-}
-func NewPrecompiled(b []byte) (normalizer, error) {
-	return nil, errors.New("tokenizer: Precompiled not yet")
-}
