@@ -462,6 +462,17 @@ func (d *Dir) Weights() (Store, error) {
 	return nil, &Error{Kind: ErrNotFound, Path: d.Path, Msg: "no weight file (model.safetensors, " + IndexFile + ")"}
 }
 
+// OpenStore opens the weight file rel of the directory (an extra head such
+// as "sparse_linear.safetensors" or "2_Dense/model.safetensors"); see the
+// package function OpenStore.
+func (d *Dir) OpenStore(rel string) (Store, error) {
+	p, ok := d.File(rel)
+	if !ok {
+		return nil, &Error{Kind: ErrNotFound, Path: p, Msg: "no such file in the model directory"}
+	}
+	return OpenStore(p)
+}
+
 // OpenStore opens a weight file by its name: a sharded index
 // (*.index.json), a safetensors file, or a registered format (PyTorch
 // checkpoints). Anything else is tried as safetensors.

@@ -94,6 +94,17 @@ func TestOpenDirDetails(t *testing.T) {
 	if !d.Has("sparse_linear.safetensors") || len(d.WeightFiles()) != 1 {
 		t.Errorf("xlmr extra head / weight files %v", d.WeightFiles())
 	}
+	sl, err := d.OpenStore("sparse_linear.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if info, ok := sl.Info("weight"); !ok || !equalShape(info.Shape, []int{1, 32}) {
+		t.Errorf("sparse_linear weight %v", info)
+	}
+	sl.Close()
+	if _, err := d.OpenStore("nope.safetensors"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("OpenStore(nope): %v", err)
+	}
 	if !d.Has("1_Pooling/config.json") || d.Has("nope.json") {
 		t.Error("Has")
 	}

@@ -425,7 +425,9 @@ func (f *File) Float32(name string) ([]float32, error) {
 	b := f.data[e.begin:e.end:e.end]
 	if e.info.DType == F32 {
 		if v, ok := viewFloat32(b); ok {
-			f.viewed.Store(true)
+			if len(v) > 0 {
+				f.viewed.Store(true)
+			}
 			return v, nil
 		}
 	}
@@ -449,7 +451,9 @@ func (f *File) BF16(name string) ([]uint16, error) {
 	b := f.data[e.begin:e.end:e.end]
 	if e.info.DType == BF16 {
 		if v, ok := viewUint16(b); ok {
-			f.viewed.Store(true)
+			if len(v) > 0 {
+				f.viewed.Store(true)
+			}
 			return v, nil
 		}
 	}
