@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
@@ -101,13 +100,25 @@ func diffEnc(want, got goldEnc) string {
 		}
 		return x
 	}
+	ns := func(x []string) []string {
+		if len(x) == 0 {
+			return nil
+		}
+		return x
+	}
+	no := func(x [][2]int) [][2]int {
+		if len(x) == 0 {
+			return nil
+		}
+		return x
+	}
 	fields := []struct {
 		name string
 		w, g any
 	}{
 		{"ids", n(want.IDs), n(got.IDs)},
-		{"tokens", want.Tokens, got.Tokens},
-		{"offsets", want.Offsets, got.Offsets},
+		{"tokens", ns(want.Tokens), ns(got.Tokens)},
+		{"offsets", no(want.Offsets), no(got.Offsets)},
 		{"type_ids", n(want.TypeIDs), n(got.TypeIDs)},
 		{"special_tokens_mask", n(want.SpecialTokensMask), n(got.SpecialTokensMask)},
 		{"attention_mask", n(want.AttentionMask), n(got.AttentionMask)},
@@ -115,7 +126,7 @@ func diffEnc(want, got goldEnc) string {
 	for _, f := range fields {
 		w, _ := json.Marshal(f.w)
 		g, _ := json.Marshal(f.g)
-		if string(w) != string(g) && !(len(w) <= 4 && len(g) <= 4) {
+		if string(w) != string(g) {
 			// First differing position, with the tokens around it.
 			k := 0
 			for k < len(want.IDs) && k < len(got.IDs) && k < len(want.Offsets) && k < len(got.Offsets) &&
@@ -324,5 +335,3 @@ func TestGLMSkipped(t *testing.T) {
 		t.Skip("glm.jsonl.gz is checked by the SentencePiece/GLM tests, not tokenizer.json goldens")
 	}
 }
-
-var _ = reflect.DeepEqual

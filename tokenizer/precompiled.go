@@ -48,7 +48,7 @@ func NewPrecompiled(charsmap []byte) (*Precompiled, error) {
 
 type dartsResult struct{ length, value int }
 
-func unitOffset(u uint32) int { return int((u >> 10) << ((u & (1 << 9)) >> 6)) }
+func unitOffset(u uint32) int   { return int((u >> 10) << ((u & (1 << 9)) >> 6)) }
 func unitLabel(u uint32) uint32 { return u & ((1 << 31) | 0xFF) }
 func unitHasLeaf(u uint32) bool { return (u>>8)&1 == 1 }
 func unitValue(u uint32) int    { return int(u & ((1 << 31) - 1)) }
