@@ -235,39 +235,43 @@ func TestBF16(t *testing.T) {
 }
 
 func TestConcurrent(t *testing.T) {
-	f := load(t, fixtures[1])
-	m, err := Load(f.dir, WithThreads(2), WithBatchTokens(64, 2))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var docs []string
-	for _, p := range f.man.Pairs[:6] {
-		docs = append(docs, p[1])
-	}
-	req := &Request{Query: "what is the capital of france", Docs: docs}
-	want, err := m.Rerank(context.Background(), req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var wg sync.WaitGroup
-	for g := 0; g < 4; g++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for it := 0; it < 3; it++ {
-				got, err := m.Rerank(context.Background(), req)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				if !reflect.DeepEqual(got.Result, want.Result) {
-					t.Errorf("concurrent result differs:\n%+v\n%+v", got.Result, want.Result)
-					return
-				}
+	for _, name := range fixtures {
+		t.Run(name, func(t *testing.T) {
+			f := load(t, name)
+			m, err := Load(f.dir, WithThreads(2), WithBatchTokens(64, 2))
+			if err != nil {
+				t.Fatal(err)
 			}
-		}()
+			var docs []string
+			for _, p := range f.man.Pairs[:6] {
+				docs = append(docs, p[1])
+			}
+			req := &Request{Query: "what is the capital of france", Docs: docs}
+			want, err := m.Rerank(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var wg sync.WaitGroup
+			for g := 0; g < 4; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for it := 0; it < 3; it++ {
+						got, err := m.Rerank(context.Background(), req)
+						if err != nil {
+							t.Error(err)
+							return
+						}
+						if !reflect.DeepEqual(got.Result, want.Result) {
+							t.Errorf("concurrent result differs:\n%+v\n%+v", got.Result, want.Result)
+							return
+						}
+					}
+				}()
+			}
+			wg.Wait()
+		})
 	}
-	wg.Wait()
 }
 
 func TestErrors(t *testing.T) {
