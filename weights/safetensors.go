@@ -519,3 +519,12 @@ func (f *File) Close() error {
 	}
 	return nil
 }
+
+// readAll reads size bytes of f: the fallback for platforms without mmap.
+func readAll(f *os.File, size int) ([]byte, error) {
+	b := make([]byte, size)
+	if _, err := io.ReadFull(io.NewSectionReader(f, 0, int64(size)), b); err != nil {
+		return nil, err
+	}
+	return b, nil
+}

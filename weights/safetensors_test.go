@@ -425,3 +425,32 @@ func TestFloat32ToBF16(t *testing.T) {
 		}
 	}
 }
+
+// TestReadAllFallback checks the non-mmap path (used on platforms without
+// mmap) reads the same bytes the mapping shows.
+func TestReadAllFallback(t *testing.T) {
+	p := testdata.Path(t, "bad/good.safetensors")
+	fd, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fd.Close()
+	st, _ := fd.Stat()
+	b, err := readAll(fd, int(st.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, release, err := mapFile(fd, int(st.Size()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, m) {
+		t.Error("readAll and mapFile differ")
+	}
+	if release != nil {
+		release()
+	}
+	if _, err := readAll(fd, int(st.Size())+1); err == nil {
+		t.Error("readAll past EOF succeeded")
+	}
+}
