@@ -36,7 +36,10 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 	mr := im.mr
 	kern := im.f32
 	dpad := (d + nr - 1) &^ (nr - 1)
-	vInPlace := d%nr == 0
+	// V is packed per (batch, kv head) into a contiguous [keys][dpad] block:
+	// reading it in place (stride VStride) aliases L1/L2 sets badly for the
+	// fused-QKV strides of real models.
+	vInPlace := d%nr == 0 && !attnPackV
 	negInf := float32(math.Inf(-1))
 
 	e.Parallel(p.Batch*p.Heads, func(lo, hi int) {
@@ -184,6 +187,9 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 		scratchPool.Put(sb)
 	})
 }
+
+// attnPackV forces packing V (see above); a tuning knob for benchmarks.
+var attnPackV = true
 
 func checkAttn(out, q, k, v []float32, p AttnParams, kvh int) {
 	bad := func(what string) {

@@ -16,5 +16,8 @@ func TestMain(m *testing.M) {
 	if v, err := strconv.Atoi(os.Getenv("AIRVEC_MC")); err == nil {
 		mcMaxTiles = v
 	}
+	if os.Getenv("AIRVEC_VINPLACE") == "1" {
+		attnPackV = false
+	}
 	os.Exit(m.Run())
 }
