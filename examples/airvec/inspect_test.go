@@ -135,3 +135,39 @@ func TestInspectErrors(t *testing.T) {
 		t.Errorf("no args: exit %d, want 2", code)
 	}
 }
+
+// TestInspectRepoID resolves a repo id in a fake Hugging Face cache whose
+// snapshot links to the fixture files, as the real cache links to blobs.
+func TestInspectRepoID(t *testing.T) {
+	src := testdata.Path(t, "models/bert-mini-embed")
+	hub := t.TempDir()
+	repo := filepath.Join(hub, "models--sentence-transformers--all-MiniLM-L6-v2")
+	snap := filepath.Join(repo, "snapshots", "0123abcd")
+	if err := os.MkdirAll(filepath.Join(snap, "1_Pooling"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.MkdirAll(filepath.Join(repo, "refs"), 0o755)
+	os.WriteFile(filepath.Join(repo, "refs", "main"), []byte("0123abcd"), 0o644)
+	files, _ := filepath.Glob(filepath.Join(src, "*"))
+	files = append(files, filepath.Join(src, "1_Pooling", "config.json"))
+	for _, f := range files {
+		r, _ := filepath.Rel(src, f)
+		if st, err := os.Stat(f); err == nil && st.IsDir() {
+			continue
+		}
+		if err := os.Symlink(f, filepath.Join(snap, r)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("HF_HUB_CACHE", hub)
+	r, code, out := inspectJSON(t, "sentence-transformers/all-MiniLM-L6-v2")
+	if code != 0 {
+		t.Fatal(out)
+	}
+	if r.Path != snap || r.Weights.Tensors != 39 || r.Pooling == nil || r.Pooling.Modes[0] != "mean" {
+		t.Errorf("repo id: path %s, weights %+v, pooling %+v", r.Path, r.Weights, r.Pooling)
+	}
+	if _, code, out := inspectJSON(t, "sentence-transformers/not-there"); code != 1 || !strings.Contains(out, "Hugging Face cache") {
+		t.Errorf("missing repo: exit %d %s", code, out)
+	}
+}
