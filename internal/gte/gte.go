@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/airvec/airvec/internal/encoder"
@@ -148,15 +149,14 @@ func Load(s *weights.Scope, cfg Config, prec kernels.Precision) (*Model, error) 
 			l.qkv = pack(get(at, "qkv_proj.weight", 3*H, H), 3*H, H)
 			l.qkvB = get(at, "qkv_proj.bias", 3*H)
 		} else {
-			w := make([]float32, 0, 3*H*H)
-			bias := make([]float32, 0, 3*H)
-			for _, n := range []string{"q_proj", "k_proj", "v_proj"} {
-				w = append(w, get(at, n+".weight", H, H)...)
-				bias = append(bias, get(at, n+".bias", H)...)
+			var w, bias [3][]float32
+			for j, n := range []string{"q_proj", "k_proj", "v_proj"} {
+				w[j] = get(at, n+".weight", H, H)
+				bias[j] = get(at, n+".bias", H)
 			}
-			if err == nil {
-				l.qkv = pack(w, 3*H, H)
-				l.qkvB = bias
+			if err == nil { // sizes now checked against the file
+				l.qkv = pack(slices.Concat(w[:]...), 3*H, H)
+				l.qkvB = slices.Concat(bias[:]...)
 			}
 		}
 		l.o = pack(get(at, "o_proj.weight", H, H), H, H)

@@ -293,3 +293,20 @@ func TestLoadMissingTensor(t *testing.T) {
 		t.Error("Load with a wrong intermediate_size: no error")
 	}
 }
+
+// FuzzParseConfig: any input either fails cleanly or yields a config that
+// validates.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"hidden_size": 32, "num_attention_heads": 4, "rope_scaling": {"type": "ntk", "factor": 8, "mixed_b": 1.5}}`))
+	f.Add([]byte(`{"layer_norm_type": "rms_norm", "position_embedding_type": "absolute"}`))
+	f.Add([]byte(`{"hidden_size": 0}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := ParseConfig(raw)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("ParseConfig accepted a config Validate rejects: %v", err)
+		}
+	})
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/airvec/airvec/internal/encoder"
@@ -130,16 +131,16 @@ func Load(s *weights.Scope, cfg Config, prec kernels.Precision) (*Model, error) 
 		q := get(at, "q_proj.weight", nh*hd, H)
 		k := get(at, "k_proj.weight", kv*hd, H)
 		v := get(at, "v_proj.weight", kv*hd, H)
-		if err == nil {
-			w := make([]float32, 0, nq*H)
-			w = append(append(append(w, q...), k...), v...)
-			l.qkv = pack(w, nq, H)
+		if err == nil { // sizes now checked against the file
+			l.qkv = pack(slices.Concat(q, k, v), nq, H)
 		}
 		if cfg.AttentionBias {
 			qb := get(at, "q_proj.bias", nh*hd)
 			kb := get(at, "k_proj.bias", kv*hd)
 			vb := get(at, "v_proj.bias", kv*hd)
-			l.qkvB = append(append(append(make([]float32, 0, nq), qb...), kb...), vb...)
+			if err == nil {
+				l.qkvB = slices.Concat(qb, kb, vb)
+			}
 		}
 		l.qNorm = get(at, "q_norm.weight", hd)
 		l.kNorm = get(at, "k_norm.weight", hd)

@@ -318,3 +318,20 @@ func TestLoadErrors(t *testing.T) {
 		t.Error("Load(nil scope): no error")
 	}
 }
+
+// FuzzParseConfig: any input either fails cleanly or yields a config that
+// validates.
+func FuzzParseConfig(f *testing.F) {
+	f.Add([]byte(`{"hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2, "head_dim": 16}`))
+	f.Add([]byte(`{"num_key_value_heads": null, "rope_scaling": {"rope_type": "linear", "factor": 2}}`))
+	f.Add([]byte(`{"head_dim": 3}`))
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		c, err := ParseConfig(raw)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("ParseConfig accepted a config Validate rejects: %v", err)
+		}
+	})
+}
