@@ -2,8 +2,10 @@ package embed
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"sync"
+	"weak"
 
 	"github.com/airvec/airvec/tokenizer"
 )
@@ -22,13 +24,40 @@ type hfTokenizer struct {
 	trunc sync.Map // maxLen → *tokenizer.Tokenizer
 }
 
+// tokCache shares parsed tokenizer.json files between Models loaded from
+// the same file (a Qwen3 tokenizer.json is 11 MB of JSON); entries are weak,
+// so an unused tokenizer is collected.
+var tokCache sync.Map // tokKey → weak.Pointer[tokenizer.Tokenizer]
+
+type tokKey struct {
+	path  string
+	size  int64
+	mtime int64
+}
+
 // loadTokenizer opens dir/tokenizer.json.
 func loadTokenizer(dir string) (textEncoder, error) {
-	t, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	p, err := filepath.Abs(filepath.Join(dir, "tokenizer.json"))
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
-	return &hfTokenizer{full: t.WithoutTruncation().WithoutPadding()}, nil
+	st, err := os.Stat(p)
+	if err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	key := tokKey{p, st.Size(), st.ModTime().UnixNano()}
+	if v, ok := tokCache.Load(key); ok {
+		if t := v.(weak.Pointer[tokenizer.Tokenizer]).Value(); t != nil {
+			return &hfTokenizer{full: t}, nil
+		}
+	}
+	t, err := tokenizer.Load(p)
+	if err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	t = t.WithoutTruncation().WithoutPadding()
+	tokCache.Store(key, weak.Make(t))
+	return &hfTokenizer{full: t}, nil
 }
 
 func (h *hfTokenizer) encode(text string, maxLen int) ([]int, error) {
