@@ -421,40 +421,109 @@ func newMetaspace(rep *string, addPrefix *bool, scheme *string, split *bool) (*m
 	return m, nil
 }
 
+// mergeJSON is one BPE merge: "a b" or ["a", "b"].
+type mergeJSON [2]string
+
+func (m *mergeJSON) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) > 0 && b[0] == '"' {
+		var s string
+		if err := json.Unmarshal(b, &s); err != nil {
+			return err
+		}
+		x, y, ok := strings.Cut(s, " ")
+		if !ok {
+			return fmt.Errorf("merge %q is not a pair", s)
+		}
+		*m = mergeJSON{x, y}
+		return nil
+	}
+	var pr []string
+	if err := json.Unmarshal(b, &pr); err != nil {
+		return err
+	}
+	if len(pr) != 2 {
+		return fmt.Errorf("merge has %d parts", len(pr))
+	}
+	*m = mergeJSON{pr[0], pr[1]}
+	return nil
+}
+
+// pieceJSON is one Unigram vocab entry: ["piece", score].
+type pieceJSON struct {
+	piece string
+	score float64
+}
+
+func (p *pieceJSON) UnmarshalJSON(b []byte) error {
+	b = bytes.TrimSpace(b)
+	if len(b) < 2 || b[0] != '[' || b[len(b)-1] != ']' {
+		return fmt.Errorf("vocab entry %.40q is not [piece, score]", b)
+	}
+	in := bytes.TrimSpace(b[1 : len(b)-1])
+	if len(in) == 0 || in[0] != '"' {
+		return fmt.Errorf("vocab entry %.40q is not [piece, score]", b)
+	}
+	end := 1
+	for end < len(in) && in[end] != '"' {
+		if in[end] == '\\' {
+			end++
+		}
+		end++
+	}
+	if end >= len(in) {
+		return fmt.Errorf("vocab entry %.40q: unterminated string", b)
+	}
+	if err := json.Unmarshal(in[:end+1], &p.piece); err != nil {
+		return err
+	}
+	rest := bytes.TrimSpace(in[end+1:])
+	if len(rest) == 0 || rest[0] != ',' {
+		return fmt.Errorf("vocab entry %.40q is not [piece, score]", b)
+	}
+	return json.Unmarshal(bytes.TrimSpace(rest[1:]), &p.score)
+}
+
+type modelJSON struct {
+	Type         string          `json:"type"`
+	Vocab        json.RawMessage `json:"vocab"`
+	Merges       []mergeJSON     `json:"merges"`
+	UnkToken     *string         `json:"unk_token"`
+	UnkID        *int            `json:"unk_id"`
+	Prefix       *string         `json:"continuing_subword_prefix"`
+	Suffix       *string         `json:"end_of_word_suffix"`
+	MaxChars     *int            `json:"max_input_chars_per_word"`
+	FuseUnk      bool            `json:"fuse_unk"`
+	ByteFallback bool            `json:"byte_fallback"`
+	IgnoreMerges bool            `json:"ignore_merges"`
+}
+
 func parseModel(m json.RawMessage) (model, error) {
-	typ, err := typed(m)
-	if err != nil {
+	var c modelJSON
+	if err := json.Unmarshal(m, &c); err != nil {
 		return nil, fmt.Errorf("tokenizer: model: %w", err)
 	}
+	typ := c.Type
 	if typ == "" {
 		// Older files omit the model type: infer it from the fields.
-		var probe map[string]json.RawMessage
-		if err := json.Unmarshal(m, &probe); err != nil {
-			return nil, fmt.Errorf("tokenizer: model: %w", err)
-		}
 		switch {
-		case probe["merges"] != nil:
+		case c.Merges != nil:
 			typ = "BPE"
-		case probe["unk_id"] != nil:
+		case c.UnkID != nil:
 			typ = "Unigram"
-		case probe["continuing_subword_prefix"] != nil || probe["max_input_chars_per_word"] != nil:
+		case c.Prefix != nil || c.MaxChars != nil:
 			typ = "WordPiece"
 		}
 	}
 	switch typ {
 	case "WordPiece":
-		var c struct {
-			Vocab    map[string]int `json:"vocab"`
-			Unk      *string        `json:"unk_token"`
-			Prefix   *string        `json:"continuing_subword_prefix"`
-			MaxChars *int           `json:"max_input_chars_per_word"`
-		}
-		if err := json.Unmarshal(m, &c); err != nil {
-			return nil, fmt.Errorf("tokenizer: WordPiece: %w", err)
+		var vocab map[string]int
+		if err := json.Unmarshal(c.Vocab, &vocab); err != nil {
+			return nil, fmt.Errorf("tokenizer: WordPiece: vocab: %w", err)
 		}
 		unk, prefix, maxChars := "[UNK]", "##", 100
-		if c.Unk != nil {
-			unk = *c.Unk
+		if c.UnkToken != nil {
+			unk = *c.UnkToken
 		}
 		if c.Prefix != nil {
 			prefix = *c.Prefix
@@ -462,25 +531,16 @@ func parseModel(m json.RawMessage) (model, error) {
 		if c.MaxChars != nil {
 			maxChars = *c.MaxChars
 		}
-		return NewWordPiece(c.Vocab, unk, prefix, maxChars)
+		return NewWordPiece(vocab, unk, prefix, maxChars)
 	case "Unigram":
-		var c struct {
-			Vocab        [][2]json.RawMessage `json:"vocab"`
-			UnkID        *int                 `json:"unk_id"`
-			ByteFallback bool                 `json:"byte_fallback"`
+		var vocab []pieceJSON
+		if err := json.Unmarshal(c.Vocab, &vocab); err != nil {
+			return nil, fmt.Errorf("tokenizer: Unigram: vocab: %w", err)
 		}
-		if err := json.Unmarshal(m, &c); err != nil {
-			return nil, fmt.Errorf("tokenizer: Unigram: %w", err)
-		}
-		pieces := make([]string, len(c.Vocab))
-		scores := make([]float64, len(c.Vocab))
-		for i, v := range c.Vocab {
-			if err := json.Unmarshal(v[0], &pieces[i]); err != nil {
-				return nil, fmt.Errorf("tokenizer: Unigram: vocab %d: %w", i, err)
-			}
-			if err := json.Unmarshal(v[1], &scores[i]); err != nil {
-				return nil, fmt.Errorf("tokenizer: Unigram: vocab %d: %w", i, err)
-			}
+		pieces := make([]string, len(vocab))
+		scores := make([]float64, len(vocab))
+		for i, v := range vocab {
+			pieces[i], scores[i] = v.piece, v.score
 		}
 		unk := -1
 		if c.UnkID != nil {
@@ -488,40 +548,17 @@ func parseModel(m json.RawMessage) (model, error) {
 		}
 		return NewUnigram(pieces, scores, unk, c.ByteFallback)
 	case "BPE":
-		var c struct {
-			Vocab        map[string]int    `json:"vocab"`
-			Merges       []json.RawMessage `json:"merges"`
-			Unk          *string           `json:"unk_token"`
-			Prefix       *string           `json:"continuing_subword_prefix"`
-			Suffix       *string           `json:"end_of_word_suffix"`
-			FuseUnk      bool              `json:"fuse_unk"`
-			ByteFallback bool              `json:"byte_fallback"`
-			IgnoreMerges bool              `json:"ignore_merges"`
-			Dropout      *float64          `json:"dropout"`
-		}
-		if err := json.Unmarshal(m, &c); err != nil {
-			return nil, fmt.Errorf("tokenizer: BPE: %w", err)
+		var vocab map[string]int
+		if err := json.Unmarshal(c.Vocab, &vocab); err != nil {
+			return nil, fmt.Errorf("tokenizer: BPE: vocab: %w", err)
 		}
 		merges := make([][2]string, len(c.Merges))
 		for i, x := range c.Merges {
-			var s string
-			if err := json.Unmarshal(x, &s); err == nil {
-				a, b, ok := strings.Cut(s, " ")
-				if !ok {
-					return nil, fmt.Errorf("tokenizer: BPE: merge %d %q is not a pair", i, s)
-				}
-				merges[i] = [2]string{a, b}
-				continue
-			}
-			var pr []string
-			if err := json.Unmarshal(x, &pr); err != nil || len(pr) != 2 {
-				return nil, fmt.Errorf("tokenizer: BPE: merge %d is not a pair", i)
-			}
-			merges[i] = [2]string{pr[0], pr[1]}
+			merges[i] = x
 		}
 		cfg := BPEConfig{FuseUnk: c.FuseUnk, ByteFallback: c.ByteFallback, IgnoreMerges: c.IgnoreMerges}
-		if c.Unk != nil {
-			cfg.UnkToken = *c.Unk
+		if c.UnkToken != nil {
+			cfg.UnkToken = *c.UnkToken
 			cfg.HasUnk = true
 		}
 		if c.Prefix != nil {
@@ -530,7 +567,7 @@ func parseModel(m json.RawMessage) (model, error) {
 		if c.Suffix != nil {
 			cfg.EndOfWordSuffix = *c.Suffix
 		}
-		return NewBPE(c.Vocab, merges, cfg)
+		return NewBPE(vocab, merges, cfg)
 	}
 	return nil, fmt.Errorf("tokenizer: unsupported model %q", typ)
 }
