@@ -89,17 +89,20 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 			if b != lastB || kh != lastKH {
 				// K panels: kpack[(j/32)·d·32 + t·32 + j%32] = k[j][t].
 				nkp := (nk + nr - 1) &^ (nr - 1)
+				_ = kpack[nkp*d-1]
 				for j := 0; j < nkp; j++ {
-					pan := kpack[(j/nr)*d*nr+j%nr:]
+					// Scatter k[j][0:d] down column j%32 of panel j/32 (the
+					// bounds were checked above).
+					pan := unsafe.Pointer(&kpack[(j/nr)*d*nr+j%nr])
 					if j >= nk {
 						for t := 0; t < d; t++ {
-							pan[t*nr] = 0
+							*(*float32)(unsafe.Add(pan, t*nr*4)) = 0
 						}
 						continue
 					}
 					kr := k[(b*p.SeqK+j)*p.KStride+kh*d:][:d]
 					for t, x := range kr {
-						pan[t*nr] = x
+						*(*float32)(unsafe.Add(pan, t*nr*4)) = x
 					}
 				}
 				if !vInPlace {

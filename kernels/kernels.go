@@ -1,10 +1,3 @@
-// Package kernels holds the math of airvec: MatMul on pre-packed weights,
-// attention, norms, activations, the worker pool and CPU dispatch. It knows
-// nothing of models or tokens.
-//
-// NOTE: this is the seed API (generic Go) so model code can compile against
-// it; the kernels work (issue 11) adds SIMD implementations behind the same
-// names and may extend (never silently change) the signatures.
 package kernels
 
 import (
