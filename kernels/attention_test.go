@@ -152,7 +152,7 @@ func TestAttention(t *testing.T) {
 		for _, th := range []int{1, 2} {
 			e := &Engine{Threads: th}
 			vs = append(vs, variant{fmt.Sprintf("%s/t%d", im.name, th), func(out, q, k, v []float32, p AttnParams) {
-				attentionBlocked(e, im, prim, out, q, k, v, p)
+				attentionBlocked(e, im, primFor(im), out, q, k, v, p)
 			}})
 		}
 	}
@@ -176,4 +176,14 @@ func TestAttention(t *testing.T) {
 			runAttnCase(t, v.name, v.fn, c, r)
 		}
 	}
+}
+
+// primFor returns the primitives that go with a GEMM implementation.
+func primFor(im *gemmImpl) *primImpl {
+	for _, p := range prims {
+		if p.name == im.name || (im.name == "amx" && p.name == "avx512") {
+			return p
+		}
+	}
+	return genericPrims
 }

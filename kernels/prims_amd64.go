@@ -211,7 +211,87 @@ var prims, prim = func() ([]*primImpl, *primImpl) {
 		avx512Impl.act = actAVX512
 		avx512Impl.cvt = cvtBF16AVX512s
 		amxImpl.act, amxImpl.cvt = actAVX512, cvtBF16AVX512s
-		return []*primImpl{avx512Prims, genericPrims}, avx512Prims
+		return []*primImpl{avx512Prims, avx2Prims, genericPrims}, avx512Prims
+	}
+	if hasAVX2 {
+		avx2Impl.act = actAVX2
+		return []*primImpl{avx2Prims, genericPrims}, avx2Prims
 	}
 	return []*primImpl{genericPrims}, genericPrims
 }()
+
+// AVX2 versions (n % 8 == 0), same reference loops as the AVX-512 ones.
+
+//go:noescape
+func expSumAVX2(x *float32, n int, shift float32) float32
+
+//go:noescape
+func sigmulAVX2(x *float32, n int, alpha, beta float32)
+
+//go:noescape
+func geluAVX2(x *float32, n int)
+
+// avx2Tail runs f on x in blocks of 8, the tail through a buffer padded with pad.
+func avx2Tail(x []float32, pad float32, f func(p *float32, n int)) {
+	n8 := len(x) &^ 7
+	if n8 > 0 {
+		f(&x[0], n8)
+	}
+	if t := x[n8:]; len(t) > 0 {
+		var buf [8]float32
+		for i := range buf {
+			buf[i] = pad
+		}
+		copy(buf[:], t)
+		f(&buf[0], 8)
+		copy(t, buf[:])
+	}
+}
+
+func actAVX2(x []float32, act Act) {
+	switch act {
+	case ActGELU:
+		avx2Tail(x, 0, geluAVX2)
+	case ActGELUTanh:
+		avx2Tail(x, 0, func(p *float32, n int) { sigmulAVX2(p, n, 1.5957691216057308, 0.044715) })
+	case ActQuickGELU:
+		avx2Tail(x, 0, func(p *float32, n int) { sigmulAVX2(p, n, 1.702, 0) })
+	case ActSiLU:
+		avx2Tail(x, 0, func(p *float32, n int) { sigmulAVX2(p, n, 1, 0) })
+	default:
+		applyActGeneric(x, act)
+	}
+}
+
+func expSumAVX2s(x []float32, shift float32) float32 {
+	var s float32
+	avx2Tail(x, float32(math.Inf(-1)), func(p *float32, n int) { s += expSumAVX2(p, n, shift) })
+	return s
+}
+
+func softmaxAVX2(x []float32) {
+	mx := float32(math.Inf(-1))
+	for _, v := range x {
+		mx = max(mx, v)
+	}
+	if math.IsInf(float64(mx), -1) || mx != mx {
+		clear(x)
+		return
+	}
+	s := expSumAVX2s(x, mx)
+	scaleGeneric(x, 1/s)
+}
+
+var avx2Prims = &primImpl{
+	name:        "avx2",
+	layerNorm:   layerNormGeneric,
+	rmsNorm:     rmsNormGeneric,
+	add:         addGeneric,
+	softmax:     softmaxAVX2,
+	l2:          l2NormalizeGeneric,
+	dot:         dotGeneric,
+	act:         actAVX2,
+	scaleAddMax: scaleAddMaxGeneric,
+	expSum:      expSumAVX2s,
+	scale:       scaleGeneric,
+}
