@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"sync"
 	"time"
 
@@ -46,10 +44,13 @@ type Model struct {
 	closed bool
 }
 
-// Load opens a model directory (or the Hugging Face cache snapshot of a repo
-// id "owner/name"): config.json, model.safetensors, tokenizer.json and the
-// sentence-transformers files (modules.json, 1_Pooling/config.json,
-// config_sentence_transformers.json, sentence_bert_config.json).
+// Load opens a model directory (or, for a repo id "owner/name", its
+// snapshot in the local Hugging Face cache; nothing is downloaded):
+// config.json, the weights (model.safetensors, a sharded index or a PyTorch
+// checkpoint), tokenizer.json and the sentence-transformers files
+// (modules.json, 1_Pooling/config.json, config_sentence_transformers.json,
+// sentence_bert_config.json). A directory without tokenizer.json (a bare
+// checkpoint) loads too and serves only EmbedTokens.
 // Supported architectures: BertModel, XLMRobertaModel (and RoBERTa),
 // GTE multilingual (NewModel), Qwen3Model.
 func Load(dirOrRepoID string, opts ...Option) (*Model, error) {
@@ -59,19 +60,18 @@ func Load(dirOrRepoID string, opts ...Option) (*Model, error) {
 			return nil, err
 		}
 	}
-	dir, err := resolveDir(dirOrRepoID)
-	if err != nil {
-		return nil, err
-	}
-	raw, err := os.ReadFile(filepath.Join(dir, "config.json"))
+	d, err := weights.OpenDir(dirOrRepoID)
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
-	st, err := openWeights(dir)
-	if err != nil {
-		return nil, err
+	if d.ConfigJSON == nil {
+		return nil, fmt.Errorf("embed: %s: no config.json", d.Path)
 	}
-	m, err := build(dir, raw, st, o, nil)
+	st, err := d.Weights()
+	if err != nil {
+		return nil, fmt.Errorf("embed: %w", err)
+	}
+	m, err := build(d, st, o, nil)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -79,22 +79,10 @@ func Load(dirOrRepoID string, opts ...Option) (*Model, error) {
 	return m, nil
 }
 
-// openWeights opens dir/model.safetensors.
-func openWeights(dir string) (weights.Store, error) {
-	p := filepath.Join(dir, "model.safetensors")
-	if _, err := os.Stat(p); err != nil {
-		return nil, fmt.Errorf("embed: %s: no model.safetensors", dir)
-	}
-	f, err := weights.Open(p)
-	if err != nil {
-		return nil, fmt.Errorf("embed: %w", err)
-	}
-	return f, nil
-}
-
-// build assembles the model; tok nil loads dir/tokenizer.json.
-func build(dir string, raw []byte, st weights.Store, o options, tok textEncoder) (*Model, error) {
-	stc, err := readST(dir)
+// build assembles the model; tok nil loads the directory's tokenizer.json.
+func build(d *weights.Dir, st weights.Store, o options, tok textEncoder) (*Model, error) {
+	raw, dir := d.ConfigJSON, d.Path
+	stc, err := readST(d)
 	if err != nil {
 		return nil, err
 	}
@@ -157,8 +145,8 @@ func build(dir string, raw []byte, st weights.Store, o options, tok textEncoder)
 	if m.tok == nil {
 		// A directory without tokenizer.json (a bare checkpoint, as
 		// refbench's mkmodel.py writes) still serves EmbedTokens.
-		if _, err := os.Stat(filepath.Join(dir, "tokenizer.json")); err == nil {
-			if m.tok, err = loadTokenizer(dir); err != nil {
+		if d.Tokenizer.JSON != "" {
+			if m.tok, err = loadTokenizer(d.Tokenizer.JSON); err != nil {
 				return nil, err
 			}
 		}

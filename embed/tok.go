@@ -35,9 +35,9 @@ type tokKey struct {
 	mtime int64
 }
 
-// loadTokenizer opens dir/tokenizer.json.
-func loadTokenizer(dir string) (textEncoder, error) {
-	p, err := filepath.Abs(filepath.Join(dir, "tokenizer.json"))
+// loadTokenizer opens a tokenizer.json file.
+func loadTokenizer(path string) (textEncoder, error) {
+	p, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
