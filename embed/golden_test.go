@@ -176,6 +176,15 @@ func TestGolden(t *testing.T) {
 					t.Fatal(err)
 				}
 				check(t, "fp32 queries", q, g.tensor(t, "query.embeddings"), 0.99999, 1e-4)
+				if task, ok := strings.CutPrefix(m.Prompt(InputQuery), "Instruct: "); ok {
+					// Qwen3: the same prompt built from the task by WithInstruction.
+					mi := g.open(t, WithInstruction(strings.TrimSuffix(task, "\nQuery:")))
+					q, err := mi.EmbedQueries(ctx, g.Queries.Raw...)
+					if err != nil {
+						t.Fatal(err)
+					}
+					check(t, "fp32 queries WithInstruction", q, g.tensor(t, "query.embeddings"), 0.99999, 1e-4)
+				}
 			}
 			if tc := g.TruncationCase; tc != nil {
 				mt := g.open(t, WithMaxTokens(tc.MaxLength))
