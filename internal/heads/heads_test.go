@@ -71,34 +71,36 @@ func TestSpladeMaxMatchesNaive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// 3 sequences of length 50 with different real lengths: 150 rows, > 2 row tiles.
-	b := &encoder.Batch{B: 3, L: 50, IDs: make([]int, 150), Mask: make([]float32, 150)}
-	lens := []int{50, 7, 31}
+	// 3 sequences padded to 100 with different real lengths: 168 real rows,
+	// more than one row tile.
+	const L = 100
+	b := &encoder.Batch{B: 3, L: L, IDs: make([]int, 3*L), Mask: make([]float32, 3*L)}
+	lens := []int{100, 7, 61}
 	for i, n := range lens {
 		for p := 0; p < n; p++ {
-			b.Mask[i*50+p] = 1
+			b.Mask[i*L+p] = 1
 		}
 	}
-	hidden := make([]float32, 150*h)
+	hidden := make([]float32, 3*L*h)
 	for i := range hidden {
 		hidden[i] = rng.Float32()*2 - 1
 	}
 	// Padding rows hold garbage that must not leak into the result.
 	for i := range lens {
-		for p := lens[i]; p < 50; p++ {
+		for p := lens[i]; p < L; p++ {
 			for d := 0; d < h; d++ {
-				hidden[(i*50+p)*h+d] = 100
+				hidden[(i*L+p)*h+d] = 100
 			}
 		}
 	}
 	for _, threads := range []int{1, 3} {
 		got := m.SpladeMax(&kernels.Engine{Threads: threads}, hidden, b)
-		logits := m.Logits(kernels.Default, hidden, 150)
+		logits := m.Logits(kernels.Default, hidden, 3*L)
 		for i, n := range lens {
 			want := make([]float32, v)
 			for p := 0; p < n; p++ {
 				for id := 0; id < v; id++ {
-					x := logits[(i*50+p)*v+id]
+					x := logits[(i*L+p)*v+id]
 					w := float32(math.Log1p(math.Max(0, float64(x))))
 					want[id] = max(want[id], w)
 				}

@@ -15,8 +15,10 @@ import (
 const vocabBlock = 256
 
 // rowTile is the number of token rows multiplied against one vocab block at a
-// time; the (rowTile × vocabBlock) logits tile is the only logits memory.
-const rowTile = 64
+// time; the (rowTile × vocabBlock) logits tile is the only logits memory. A
+// multiple of the GEMM micro-kernel heights (12 fp32, 6/4 otherwise), so
+// full tiles are read in place, without a padded copy.
+const rowTile = 96
 
 // MLM is the BertForMaskedLM head (modeling_bert.py BertOnlyMLMHead):
 // logits = decoder(LayerNorm(act(transform.dense(h)))) + bias, with the
