@@ -6,3 +6,5 @@ package kernels
 var impls = []*gemmImpl{genericImpl}
 
 var impl = impls[0]
+
+func hasBF16Kernel() bool { return false }

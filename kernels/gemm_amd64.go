@@ -25,11 +25,22 @@ func gemmF32AVX512(kc int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int,
 //go:noescape
 func gemmBF16AVX512(kc int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c *float32, ldc int, bias *float32, acc int)
 
+// gemmBF16EmuAVX512 is gemmBF16AVX512 for AVX-512F CPUs without
+// AVX512_BF16: the bf16 pairs are split into fp32 by shifts and multiplied
+// with FMAs (odd element first, as VDPBF16PS; same products, fp32 sums).
+//
+//go:noescape
+func gemmBF16EmuAVX512(kc int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c *float32, ldc int, bias *float32, acc int)
+
 // gemmF32AVX2 is the 6×16 fp32 micro-kernel (AVX2+FMA): gemmF32AVX512 for
 // r < 6, j < 16 (b and bias rows still hold 32 floats; it uses the first 16).
 //
 //go:noescape
 func gemmF32AVX2(kc int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c *float32, ldc int, bias *float32, acc int)
+
+func bf16EmuTile(ks int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c *float32, ldc int, bias *float32, acc bool) {
+	gemmBF16EmuAVX512(ks, a, lda, b, ldb, c, ldc, bias, b2i(acc))
+}
 
 func b2i(b bool) int {
 	if b {
@@ -85,9 +96,13 @@ var impls, impl = func() ([]*gemmImpl, *gemmImpl) {
 				gemmBF16AVX512(ks, a, lda, b, ldb, c, ldc, bias, b2i(acc))
 			}
 		} else {
-			avx512Impl.bf16, avx512Impl.bf16mr = gemmBF16Generic, mrGeneric
+			avx512Impl.bf16 = bf16EmuTile
 		}
 		l = append(l, avx512Impl)
+		if hasAVX512BF {
+			// Also test/bench the emulation where the real thing exists.
+			l = append(l, &gemmImpl{name: "avx512-bf16emu", mr: 12, f32: avx512Impl.f32, bf16: bf16EmuTile, cvt: cvtBF16Generic, act: applyActGeneric})
+		}
 	}
 	if hasAVX2 {
 		l = append(l, avx2Impl)
@@ -95,3 +110,5 @@ var impls, impl = func() ([]*gemmImpl, *gemmImpl) {
 	l = append(l, genericImpl)
 	return l, l[0]
 }()
+
+func hasBF16Kernel() bool { return hasAVX512 }

@@ -82,3 +82,13 @@ type AttnParams struct {
 	Bias            []float32
 	BiasBatchStride int
 }
+
+// Implementation names the MatMul implementation chosen at init ("amx",
+// "avx512", "avx2" or "generic"), for logs and benchmarks.
+func Implementation() string { return impl.name }
+
+// BF16Accelerated reports whether MatMul on BF16-packed weights has a SIMD
+// kernel: AMX, AVX512_BF16, or (at fp32 speed, half the weight memory) the
+// AVX-512F emulation. Without one BF16 runs a slow generic kernel: choose
+// FP32 instead.
+func BF16Accelerated() bool { return impl.name == "amx" || (impl.name == "avx512" && hasBF16Kernel()) }
