@@ -115,16 +115,22 @@ func RoPE(x []float32, seq, stride, heads, headDim, rotDim int, cos, sin []float
 		sn := sin[s*half : s*half+half]
 		for h := 0; h < heads; h++ {
 			v := x[s*stride+h*headDim : s*stride+h*headDim+rotDim]
-			for i := 0; i < half; i++ {
-				var a, b *float32
-				if interleaved {
-					a, b = &v[2*i], &v[2*i+1]
-				} else {
-					a, b = &v[i], &v[i+half]
+			if interleaved {
+				for i := range c {
+					x0, x1 := v[2*i], v[2*i+1]
+					v[2*i] = x0*c[i] - x1*sn[i]
+					v[2*i+1] = x1*c[i] + x0*sn[i]
 				}
-				x0, x1 := *a, *b
-				*a = x0*c[i] - x1*sn[i]
-				*b = x1*c[i] + x0*sn[i]
+				continue
+			}
+			lo, hi := v[:half], v[half:half+half]
+			sn := sn[:len(c)]
+			lo = lo[:len(c)]
+			hi = hi[:len(c)]
+			for i, ci := range c {
+				x0, x1 := lo[i], hi[i]
+				lo[i] = x0*ci - x1*sn[i]
+				hi[i] = x1*ci + x0*sn[i]
 			}
 		}
 	}

@@ -153,3 +153,37 @@ func TestBF16Convert(t *testing.T) {
 		}
 	}
 }
+
+func TestRoPE(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, inter := range []bool{false, true} {
+		seq, heads, hd, rot := 5, 3, 16, 12
+		stride := heads*hd + 3
+		x := randSlice(r, seq*stride)
+		cos, sin := make([]float32, seq*rot/2), make([]float32, seq*rot/2)
+		for i := range cos {
+			a := r.Float64() * 6
+			cos[i], sin[i] = float32(math.Cos(a)), float32(math.Sin(a))
+		}
+		want := append([]float32(nil), x...)
+		for s := 0; s < seq; s++ {
+			for h := 0; h < heads; h++ {
+				for i := 0; i < rot/2; i++ {
+					a, b := s*stride+h*hd+i, s*stride+h*hd+i+rot/2
+					if inter {
+						a, b = s*stride+h*hd+2*i, s*stride+h*hd+2*i+1
+					}
+					c, sn := float64(cos[s*rot/2+i]), float64(sin[s*rot/2+i])
+					x0, x1 := float64(x[a]), float64(x[b])
+					want[a], want[b] = float32(x0*c-x1*sn), float32(x1*c+x0*sn)
+				}
+			}
+		}
+		RoPE(x, seq, stride, heads, hd, rot, cos, sin, inter)
+		for i := range x {
+			if !close32(float64(x[i]), float64(want[i]), 1e-6, 1e-6) {
+				t.Fatalf("interleaved=%v: [%d] = %v, want %v", inter, i, x[i], want[i])
+			}
+		}
+	}
+}
