@@ -166,7 +166,10 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	}
 	for _, n := range root.Unused() {
 		if strings.HasSuffix(n, "position_ids") || strings.Contains(n, "pooler.") ||
-			(kind == Splade && strings.HasPrefix(n, "cls.seq_relationship")) {
+			(kind == Splade && (strings.HasPrefix(n, "cls.seq_relationship") || n == "cls.predictions.decoder.bias")) {
+			// Older saves carry the tied decoder.bias beside
+			// cls.predictions.bias (same values); BertForPreTraining
+			// checkpoints add the NSP head.
 			continue
 		}
 		return nil, fmt.Errorf("sparse: unexpected tensor %q in %s", n, arch)

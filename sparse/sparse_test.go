@@ -412,3 +412,63 @@ func TestErrors(t *testing.T) {
 		t.Error("Load of a plain BertModel without sparse_linear succeeded")
 	}
 }
+
+// TestSpladeUntiedLayout loads splade-mini rewritten as older checkpoints
+// store it (explicit decoder.weight and decoder.bias, a position_ids
+// buffer) and expects the same vectors.
+func TestSpladeUntiedLayout(t *testing.T) {
+	src := testdata.Path(t, "models/splade-mini")
+	f, err := weights.Open(src + "/model.safetensors")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts []weights.WriteTensor
+	for _, n := range f.Names() {
+		info, _ := f.Info(n)
+		v, err := f.Float32(n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts = append(ts, weights.F32Tensor(n, info.Shape, v))
+		switch n {
+		case "bert.embeddings.word_embeddings.weight":
+			ts = append(ts, weights.F32Tensor("cls.predictions.decoder.weight", info.Shape, v))
+		case "cls.predictions.bias":
+			ts = append(ts, weights.F32Tensor("cls.predictions.decoder.bias", info.Shape, v))
+		}
+	}
+	pos := make([]int64, 512)
+	for i := range pos {
+		pos[i] = int64(i)
+	}
+	ts = append(ts, weights.I64Tensor("bert.embeddings.position_ids", []int{1, 512}, pos))
+	dir := t.TempDir()
+	if err := weights.WriteFile(dir+"/model.safetensors", ts, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{"config.json", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "idf.json"} {
+		if err := os.Symlink(src+"/"+n, dir+"/"+n); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m1, err := Load(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := &Request{Input: Input{"Hello world!", "The quick brown fox jumps over the lazy dog."}}
+	a, err := m1.Encode(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := m2.Encode(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(a.Result, b.Result) {
+		t.Error("untied layout gives different vectors")
+	}
+}
