@@ -56,12 +56,16 @@ func typed(m json.RawMessage) (string, error) {
 // FromBytes parses the contents of a tokenizer.json file.
 func FromBytes(data []byte) (tk *Tokenizer, err error) {
 	defer func() {
-		// Parsing is written to return errors; this guards against a
-		// malformed file reaching an unchecked corner.
+		// Parsing is written to return errors (the fuzz target calls
+		// fromBytes directly to find any panic); this is a last guard.
 		if r := recover(); r != nil {
 			tk, err = nil, fmt.Errorf("tokenizer: malformed tokenizer.json: %v", r)
 		}
 	}()
+	return fromBytes(data)
+}
+
+func fromBytes(data []byte) (tk *Tokenizer, err error) {
 	var f fileJSON
 	if err := json.Unmarshal(data, &f); err != nil {
 		return nil, fmt.Errorf("tokenizer: parse tokenizer.json: %w", err)
@@ -142,7 +146,7 @@ func FromBytes(data []byte) (tk *Tokenizer, err error) {
 			}
 			p.Length = fixed.Fixed
 		}
-		if p.Length < 0 || p.Length > 1<<24 || p.PadToMultipleOf < 0 {
+		if p.Length < 0 || p.Length > 1<<20 || p.PadToMultipleOf < 0 || p.PadToMultipleOf > 1<<20 {
 			return nil, fmt.Errorf("tokenizer: bad padding length")
 		}
 		tk.filePad = &p

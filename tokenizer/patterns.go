@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -434,5 +435,8 @@ func compileRegex(p string) (pattern, error) {
 	if err != nil {
 		return nil, fmt.Errorf("tokenizer: regex %q: %v", p, err)
 	}
+	// A backtracking engine: bound pathological patterns from a malformed
+	// file (a timed-out search ends the matches there).
+	re.MatchTimeout = 2 * time.Second
 	return regexp2Pattern{re}, nil
 }

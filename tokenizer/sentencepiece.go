@@ -529,10 +529,19 @@ func (sp *SentencePiece) EncodePieces(text string) []SPPiece {
 	} else {
 		raw = sp.encodeUnigram(norm)
 	}
-	out := raw[:0]
+	out := raw[:0:0]
 	prevUnk := false
 	for _, p := range raw {
 		isUnk := p.ID == sp.unkID
+		if isUnk && sp.byteFallback {
+			// Unknown pieces become their UTF-8 bytes as <0xXX> pieces.
+			for i := 0; i < len(p.Piece); i++ {
+				bp := fmt.Sprintf("<0x%02X>", p.Piece[i])
+				out = append(out, SPPiece{Piece: bp, ID: sp.PieceToID(bp)})
+			}
+			prevUnk = false
+			continue
+		}
 		if isUnk && prevUnk {
 			out[len(out)-1].Piece += p.Piece
 			continue
