@@ -57,6 +57,7 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 		comb, buf := buf[:nkMax], buf[nkMax:]
 		tile, buf := buf[:mr*nr], buf[mr*nr:]
 		vpack := buf
+		invSum := make([]float32, mr)
 		lastB, lastKH := -1, -1
 		var nk int
 		for bh := lo; bh < hi; bh++ {
@@ -163,10 +164,12 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 					mx := pi.scaleAddMax(row[:n], add, p.Scale)
 					if mx == negInf || mx != mx {
 						clear(row)
+						invSum[r] = 0
 						continue
 					}
-					sum := pi.expSum(row[:n], mx)
-					pi.scale(row[:n], 1/sum)
+					// P stays unnormalised; O's row is scaled by 1/sum after P·V
+					// (HeadDim values instead of n).
+					invSum[r] = 1 / pi.expSum(row[:n], mx)
 					clear(row[n:])
 				}
 				for r := rows; r < mr; r++ {
@@ -184,6 +187,9 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 					for r := 0; r < rows; r++ {
 						copy(out[(b*p.SeqQ+i0+r)*p.OStride+h*d+jd:][:cols], tile[r*nr:])
 					}
+				}
+				for r := 0; r < rows; r++ {
+					pi.scale(out[(b*p.SeqQ+i0+r)*p.OStride+h*d:][:d], invSum[r])
 				}
 			}
 		}
