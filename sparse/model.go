@@ -159,7 +159,8 @@ func Load(dir string, opts ...Option) (*Model, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sparse: %w", err)
 		}
-		m.lex, err = heads.LoadLexical(weights.NewScope(lf), H)
+		m.lex, err = heads.LoadLexical(weights.NewScope(lf), H) // copies the values
+		lf.Close()
 		if err != nil {
 			return nil, fmt.Errorf("sparse: %w", err)
 		}
