@@ -634,6 +634,13 @@ func halfToF32(h uint16) float32 {
 var _ RawStore = (*PyTorchFile)(nil)
 
 func init() {
-	registerWeightFormat(weightFormat{"pytorch", []string{"pytorch_model.bin", "*.ckpt", "*.pt", "*.pth"},
-		func(p string) (Store, error) { return OpenPyTorch(p) }})
+	// The index comes first so that a sharded checkpoint is preferred over
+	// extra heads (BGE-M3's sparse_linear.pt) that also match "*.pt".
+	registerWeightFormat(weightFormat{"pytorch", []string{"pytorch_model.bin.index.json", "pytorch_model.bin", "*.ckpt", "*.pt", "*.pth"},
+		func(p string) (Store, error) {
+			if strings.HasSuffix(p, ".index.json") {
+				return OpenPyTorchSharded(p)
+			}
+			return OpenPyTorch(p)
+		}})
 }

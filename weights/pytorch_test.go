@@ -395,3 +395,53 @@ func TestPyTorchOpenStore(t *testing.T) {
 		t.Fatalf("OpenStore gave %T", st)
 	}
 }
+
+func TestPyTorchSharded(t *testing.T) {
+	dir := t.TempDir()
+	mk := func(name, key string, vals ...float32) {
+		p := &pk{}
+		p.op(0x80, 2, '}').str(key).tensor("FloatStorage", "0", len(vals), 0, []int{len(vals)}, []int{1}).op('s', '.')
+		data := writeZip(t, map[string][]byte{"archive/data.pkl": p.Bytes(), "archive/data/0": f32bytes(vals...)})
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mk("pytorch_model-00001-of-00002.bin", "a", 1, 2)
+	mk("pytorch_model-00002-of-00002.bin", "b", 3)
+	mk("sparse_linear.pt", "weight", 9)
+	idx := `{"metadata": {}, "weight_map": {"a": "pytorch_model-00001-of-00002.bin", "b": "pytorch_model-00002-of-00002.bin"}}`
+	if err := os.WriteFile(filepath.Join(dir, "pytorch_model.bin.index.json"), []byte(idx), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := OpenDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := d.Weights()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if got := strings.Join(st.Names(), ","); got != "a,b" {
+		t.Fatalf("names %s (%T)", got, st)
+	}
+	b, err := st.Float32("b")
+	if err != nil || b[0] != 3 {
+		t.Fatalf("b %v %v", b, err)
+	}
+	// The extra head opens on its own.
+	sl, err := OpenStore(filepath.Join(dir, "sparse_linear.pt"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sl.Close()
+	if w, _ := sl.Float32("weight"); len(w) != 1 || w[0] != 9 {
+		t.Fatalf("sparse_linear %v", w)
+	}
+	// A shard name with a path is refused.
+	bad := `{"weight_map": {"a": "../x.bin"}}`
+	os.WriteFile(filepath.Join(dir, "bad.index.json"), []byte(bad), 0o644)
+	if _, err := OpenPyTorchSharded(filepath.Join(dir, "bad.index.json")); err == nil {
+		t.Fatal("path in shard name accepted")
+	}
+}

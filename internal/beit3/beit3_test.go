@@ -297,3 +297,73 @@ func TestLargeConfig(t *testing.T) {
 		t.Fatalf("%+v", cfg)
 	}
 }
+
+// TestConcurrent runs text and image encodes from several goroutines and
+// checks every result equals the sequential one.
+func TestConcurrent(t *testing.T) {
+	g := openGolden(t)
+	m := loadMini(t, openCkpt(t))
+	ids := g.ints(t, "text.input_ids")
+	am := g.ints(t, "text.attention_mask")
+	mask := make([]float32, len(am))
+	for i, v := range am {
+		mask[i] = float32(v)
+	}
+	px := g.f32(t, "image.pixel_values")[:2*3*224*224]
+	e := &kernels.Engine{Threads: 2}
+	wantT, err := m.EncodeText(context.Background(), e, ids, mask, 10, 52)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantI, err := m.EncodeImage(context.Background(), e, px, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := make(chan error, 8)
+	for w := 0; w < 4; w++ {
+		go func() {
+			gt, err := m.EncodeText(context.Background(), e, ids, mask, 10, 52)
+			if err == nil && !slicesEqual(gt.Embeddings, wantT.Embeddings) {
+				err = errorString("concurrent text result differs")
+			}
+			errs <- err
+		}()
+		go func() {
+			gi, err := m.EncodeImage(context.Background(), e, px, 2)
+			if err == nil && !slicesEqual(gi.Embeddings, wantI.Embeddings) {
+				err = errorString("concurrent image result differs")
+			}
+			errs <- err
+		}()
+	}
+	for i := 0; i < 8; i++ {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+func slicesEqual(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
+}
+
+func TestCanceled(t *testing.T) {
+	m := loadMini(t, openCkpt(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := m.EncodeImage(ctx, nil, make([]float32, 3*224*224), 1); err == nil {
+		t.Error("canceled context not reported")
+	}
+}
