@@ -190,3 +190,41 @@ func FuzzGLM(f *testing.F) {
 		}
 	})
 }
+
+// TestSentencePieceToyOracle: ids that sentencepiece 0.1.97 (Debian
+// python3-sentencepiece) gives for toy models built by buildSPModel with
+// extra pieces: a user-defined "bcx", "x", "cx".
+func TestSentencePieceToyOracle(t *testing.T) {
+	pieces := append(toyPieces(), spPiece{"bcx", -0.1, PieceUserDefined}, spPiece{"x", -4, PieceNormal}, spPiece{"cx", -5, PieceNormal})
+	cases := []struct {
+		typ      SentencePieceModelType
+		removeWS bool
+		text     string
+		want     []int
+	}{
+		{SPUnigram, true, "abc", []int{10, 9}},
+		{SPUnigram, true, "abcx", []int{10, 12}},
+		{SPUnigram, true, "a bcx", []int{10, 4, 12}},
+		{SPUnigram, true, "abcxbcx  c", []int{10, 12, 12, 4, 7}},
+		{SPUnigram, true, "x<sep>x", []int{4, 13, 3, 13}},
+		{SPUnigram, true, "zzabq", []int{4, 0, 8, 0}},
+		{SPUnigram, true, " a\u3000b", []int{10, 0, 6}},
+		{SPBPE, false, "abcxbcx  c", []int{10, 12, 12, 4, 4, 7}},
+		{SPBPE, false, "x<sep>x", []int{4, 13, 3, 13}},
+		{SPBPE, false, "zzabq", []int{4, 0, 8, 0}},
+		{SPBPE, false, " a\u3000b", []int{4, 10, 0, 6}},
+	}
+	for _, c := range cases {
+		sp, err := ParseSentencePiece(buildSPModel(c.typ, pieces, true, c.removeWS))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []int
+		for _, p := range sp.EncodePieces(c.text) {
+			got = append(got, p.ID)
+		}
+		if !slices.Equal(got, c.want) {
+			t.Errorf("type %d %q: got %v want %v", c.typ, c.text, got, c.want)
+		}
+	}
+}
