@@ -18,28 +18,57 @@ type Group struct {
 	MaxLen int
 }
 
+// BatchOverhead is the fixed cost of one forward pass in token
+// equivalents (streaming every weight once, small-M GEMM inefficiency): a
+// group is split off only when that saves more padding than this.
+const BatchOverhead = 64
+
+// maxGroup caps the inputs per group when maxItems is 0.
+const maxGroup = 1024
+
 // Plan sorts the inputs by length (longest first, ties in input order) and
-// cuts them into groups whose padded size len(Items)·MaxLen is at most
-// maxTokens and which hold at most maxItems inputs (0 = no limit). A group
-// always holds at least one input, so an input longer than maxTokens runs
-// alone. Every index of lengths appears in exactly one group.
+// cuts the sorted run into groups whose padded size len(Items)·MaxLen is at
+// most maxTokens and which hold at most maxItems inputs (0 = no limit
+// beyond 1024). Among such cuts it picks the one with the least padded
+// tokens plus BatchOverhead per group (dynamic programming over the sorted
+// lengths), so inputs of very different lengths do not share a batch when
+// padding would cost more than another pass. A group always holds at least
+// one input, so an input longer than maxTokens runs alone. Every index of
+// lengths appears in exactly one group.
 func Plan(lengths []int, maxTokens, maxItems int) []Group {
-	order := make([]int, len(lengths))
+	n := len(lengths)
+	order := make([]int, n)
 	for i := range order {
 		order[i] = i
 	}
 	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(lengths[b], lengths[a]) })
-	var groups []Group
-	for i := 0; i < len(order); {
-		g := Group{MaxLen: max(lengths[order[i]], 0)}
-		j := i + 1
-		for j < len(order) && (maxItems <= 0 || j-i < maxItems) && (j-i+1)*g.MaxLen <= maxTokens {
-			j++
-		}
-		g.Items = order[i:j:j]
-		groups = append(groups, g)
-		i = j
+	if maxItems <= 0 || maxItems > maxGroup {
+		maxItems = maxGroup
 	}
+	l := func(k int) int { return max(lengths[order[k]], 0) }
+	// best[j]: least cost of the first j sorted inputs; from[j]: start of
+	// the last group in that cut.
+	best := make([]int, n+1)
+	from := make([]int, n+1)
+	for j := 1; j <= n; j++ {
+		best[j] = -1
+		// last group = sorted[i:j], padded to l(i) (the longest)
+		for i := j - 1; i >= 0 && j-i <= maxItems; i-- {
+			if j-i > 1 && (j-i)*l(i) > maxTokens {
+				break // l(i) only grows as i decreases
+			}
+			c := best[i] + (j-i)*l(i) + BatchOverhead
+			if best[j] < 0 || c < best[j] {
+				best[j], from[j] = c, i
+			}
+		}
+	}
+	var groups []Group
+	for j := n; j > 0; j = from[j] {
+		i := from[j]
+		groups = append(groups, Group{Items: order[i:j:j], MaxLen: l(i)})
+	}
+	slices.Reverse(groups)
 	return groups
 }
 

@@ -18,6 +18,18 @@ func TestPlan(t *testing.T) {
 	if !reflect.DeepEqual(g, want) {
 		t.Fatalf("Plan = %v, want %v", g, want)
 	}
+	// Very different lengths split when padding costs more than a pass.
+	g = Plan([]int{500, 10, 10, 10, 10}, 8192, 0)
+	want = []Group{{[]int{0}, 500}, {[]int{1, 2, 3, 4}, 10}}
+	if !reflect.DeepEqual(g, want) {
+		t.Fatalf("Plan = %v, want %v", g, want)
+	}
+	// ... and stay together when it does not.
+	g = Plan([]int{100, 90, 95}, 8192, 0)
+	want = []Group{{[]int{0, 2, 1}, 100}}
+	if !reflect.DeepEqual(g, want) {
+		t.Fatalf("Plan = %v, want %v", g, want)
+	}
 	if g := Plan(nil, 10, 0); len(g) != 0 {
 		t.Fatalf("empty: %v", g)
 	}
@@ -53,5 +65,16 @@ func TestPad(t *testing.T) {
 	b = Pad(seqs, nil, []int{1, 0}, 9, Left)
 	if b.B != 2 || b.L != 3 || !reflect.DeepEqual(b.IDs, []int{9, 9, 8, 5, 6, 7}) || !reflect.DeepEqual(b.Mask, []float32{0, 0, 1, 1, 1, 1}) || b.TypeIDs != nil {
 		t.Errorf("left: %+v", b)
+	}
+}
+
+func BenchmarkPlan(b *testing.B) {
+	ls := make([]int, 4096)
+	for i := range ls {
+		ls[i] = (i*7919)%500 + 1
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Plan(ls, 8192, 0)
 	}
 }
