@@ -147,6 +147,22 @@ func Decode(data []byte, maxPixels int) (*RGB, error) {
 		return nil, fmt.Errorf("imageproc: %w: %dx%d is %d pixels, over the limit of %d", ErrTooLarge,
 			cfg.Width, cfg.Height, int64(cfg.Width)*int64(cfg.Height), maxPixels)
 	}
+	if cfg.Format == JPEG {
+		// libjpeg-exact path; anything it does not cover (or rejects) goes
+		// through image/jpeg below, which also words the errors.
+		if v, err := decodeJPEGExact(data, maxPixels); err == nil {
+			var m *RGB
+			switch v := v.(type) {
+			case *RGB:
+				m = v
+			case image.Image:
+				m = toRGB(v, JPEG)
+			}
+			if m != nil && m.W == cfg.Width && m.H == cfg.Height {
+				return m.Orientation(cfg.Orientation), nil
+			}
+		}
+	}
 	img, err := decodePixels(cfg.Format, data)
 	if err != nil {
 		return nil, err

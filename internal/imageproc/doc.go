@@ -20,11 +20,18 @@
 //     normalise in float32, channels first) follow transformers'
 //     image_transforms; Processor reads a CLIP-style preprocessor_config.json.
 //
-// Decoder differences: PNG, GIF, BMP and TIFF decode bit-exactly as PIL does.
-// JPEG and lossy WebP are decoded by Go's decoders (golang.org/x/image for
-// WebP), whose IDCT, chroma upsampling and YCbCr→RGB rounding differ from
-// libjpeg-turbo/libwebp; the size of that difference on the shared fixtures
-// is measured in the tests (see README).
+// Decoder parity: PNG, GIF, BMP and TIFF decode bit-exactly as PIL does.
+// JPEG goes through this package's own decoder (baseline, extended and
+// progressive Huffman, 8-bit, gray/YCbCr/RGB, any sampling libjpeg
+// accepts), which reproduces libjpeg-turbo's islow IDCT, fancy upsampling
+// and color conversion bit for bit; CMYK/YCCK, arithmetic-coded, 12-bit and
+// lossless files, and progressive files whose low AC coefficients never
+// complete (libjpeg block-smooths those), fall back to image/jpeg, which
+// differs from libjpeg by up to a few levels. Lossy WebP is decoded by
+// golang.org/x/image/webp (VP8 reconstruction is exact by specification)
+// and converted with libwebp's fancy upsampler and BT.601 coefficients,
+// bit-exact on the fixtures. GIF frames keep Go's palette, so a
+// transparent index reads as black where PIL keeps its palette color.
 //
 // Everything here is a pure function of its inputs and safe for concurrent
 // use.

@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"golang.org/x/image/bmp"
@@ -74,6 +75,32 @@ func FuzzDecode(f *testing.F) {
 		}
 		if v, err = sq.Preprocess(nil, m); err != nil || len(v) != 3*16*24 {
 			t.Fatalf("squash: %d values, %v", len(v), err)
+		}
+	})
+}
+
+// FuzzJPEG runs the libjpeg-exact decoder without its panic guard.
+func FuzzJPEG(f *testing.F) {
+	files, _ := filepath.Glob(filepath.Join(runtime.GOROOT(), "src", "image", "testdata", "*.jpeg"))
+	for _, p := range files {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := decodeJPEG(data, fuzzMaxPixels)
+		if err != nil {
+			return
+		}
+		var w, h int
+		switch m := v.(type) {
+		case *RGB:
+			w, h = m.W, m.H
+		case image.Image:
+			w, h = m.Bounds().Dx(), m.Bounds().Dy()
+		}
+		if w*h > fuzzMaxPixels {
+			t.Fatalf("%dx%d past the limit", w, h)
 		}
 	})
 }

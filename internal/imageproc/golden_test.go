@@ -5,7 +5,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/airvec/airvec/internal/testdata"
@@ -16,17 +15,6 @@ type goldenManifest struct {
 	ModelDir string   `json:"model_dir"`
 	Images   []string `json:"images"`
 	Sizes    [][3]any `json:"image_sizes_after_exif"`
-}
-
-// Tolerance for JPEG, whose Go IDCT is not bit-exact with libjpeg-turbo's
-// islow IDCT, in uint8 levels of the resized image: measured on the shared
-// fixtures (max 3 levels, mean 0.047; see the test log and the README).
-// Everything else (PNG, lossy WebP) must match within 1e-6.
-var lossyTolerance = map[string]struct {
-	maxLevels float64 // max |Δ| in 0..255 levels
-	meanLevel float64 // mean |Δ|
-}{
-	".jpg": {3, 0.06},
 }
 
 func TestGoldenPixelValues(t *testing.T) {
@@ -91,14 +79,10 @@ func TestGoldenPixelValues(t *testing.T) {
 					}
 				}
 				meanLv := sumLv / float64(per)
-				ext := strings.ToLower(filepath.Ext(img))
 				t.Logf("%-28s max|Δ| %.3g  max %.2f levels  mean %.4f levels", img, maxAbs, maxLv, meanLv)
-				if tol, lossy := lossyTolerance[ext]; lossy {
-					if maxLv > tol.maxLevels+0.01 || meanLv > tol.meanLevel {
-						t.Errorf("%s: decoder difference %.2f levels max, %.4f mean; tolerance %v", img, maxLv, meanLv, tol)
-					}
-					continue
-				}
+				// Every format decodes as PIL does (JPEG through the
+				// libjpeg-exact decoder, WebP through libwebp's upsampling
+				// and conversion), so all must match.
 				if maxAbs > 1e-6 {
 					c, r := first/hw, first%hw
 					t.Errorf("%s: max|Δ| %.3g > 1e-6; first at c=%d y=%d x=%d: got %v want %v", img, maxAbs, c, r/224, r%224, got[first], ref[first])

@@ -54,31 +54,59 @@ type upsampler func(p *chromaPlane, y, w int, dst []int)
 func jpegYCbCrToRGB(out *RGB, m *image.YCbCr) {
 	cb, cr, hs, vs := planes(m)
 	w, h := out.W, out.H
-	var up upsampler
-	switch {
-	case hs == 2 && vs == 2 && cb.w > 2:
-		up = jpegFancyH2V2
-	case hs == 2 && vs == 1 && cb.w > 2:
-		up = jpegFancyH2V1
-	default:
-		up = replicate(hs, vs)
-	}
+	up := jpegUpsampler(hs, vs, cb.w)
 	rowCb, rowCr := make([]int, w), make([]int, w)
 	b := m.Bounds()
 	for y := 0; y < h; y++ {
 		up(&cb, y, w, rowCb)
 		up(&cr, y, w, rowCr)
 		yrow := m.Y[m.YOffset(b.Min.X, b.Min.Y+y):]
-		o := out.Pix[3*y*w:]
-		for x := 0; x < w; x++ {
-			Y := int(yrow[x])
-			cbv, crv := rowCb[x]-128, rowCr[x]-128
-			// jdcolor.c build_ycc_rgb_table: SCALEBITS 16, ONE_HALF 1<<15.
-			r := Y + ((91881*crv + 1<<15) >> 16)
-			g := Y + ((-22554*cbv + 1<<15 - 46802*crv) >> 16)
-			bb := Y + ((116130*cbv + 1<<15) >> 16)
-			o[3*x], o[3*x+1], o[3*x+2] = clip8i(r), clip8i(g), clip8i(bb)
-		}
+		yccRow(out.Pix[3*y*w:3*(y+1)*w], yrow[:w], rowCb, rowCr)
+	}
+}
+
+// yccRow is libjpeg's ycc_rgb_convert for one row (jdcolor.c
+// build_ycc_rgb_table: SCALEBITS 16, ONE_HALF 1<<15).
+func yccRow(o []uint8, yrow []uint8, cb, cr []int) {
+	for x, Y8 := range yrow {
+		Y := int(Y8)
+		cbv, crv := cb[x]-128, cr[x]-128
+		r := Y + ((91881*crv + 1<<15) >> 16)
+		g := Y + ((-22554*cbv + 1<<15 - 46802*crv) >> 16)
+		bb := Y + ((116130*cbv + 1<<15) >> 16)
+		o[3*x], o[3*x+1], o[3*x+2] = clip8i(r), clip8i(g), clip8i(bb)
+	}
+}
+
+// jpegUpsampler picks libjpeg-turbo's upsampling method for a component
+// subsampled by (hs, vs) whose plane is planeW samples wide (jdsample.c
+// jinit_upsampler with do_fancy_upsampling = TRUE).
+func jpegUpsampler(hs, vs, planeW int) upsampler {
+	switch {
+	case hs == 1 && vs == 1:
+		return replicate(1, 1)
+	case hs == 2 && vs == 1 && planeW > 2:
+		return jpegFancyH2V1
+	case hs == 1 && vs == 2:
+		return jpegFancyH1V2
+	case hs == 2 && vs == 2 && planeW > 2:
+		return jpegFancyH2V2
+	}
+	return replicate(hs, vs)
+}
+
+// jpegFancyH1V2 is libjpeg-turbo's h1v2_fancy_upsample (4:4:0): 3/4 of
+// the nearer row and 1/4 of the further one, bias 1 (upper) or 2 (lower).
+func jpegFancyH1V2(p *chromaPlane, y, w int, dst []int) {
+	near := min(y/2, p.h-1)
+	far, bias := near-1, 1
+	if y&1 == 1 {
+		far, bias = near+1, 2
+	}
+	far = max(0, min(far, p.h-1))
+	for x := 0; x < w; x++ {
+		j := min(x, p.w-1)
+		dst[x] = (3*p.at(j, near) + p.at(j, far) + bias) >> 2
 	}
 }
 

@@ -1,0 +1,100 @@
+package imageproc
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"path/filepath"
+	"runtime"
+	"testing"
+)
+
+// libjpegDigests are the first 12 bytes of SHA-256 over the RGB pixels
+// (gray replicated) that libjpeg-turbo 2.1.5's djpeg (its defaults: islow
+// IDCT, fancy upsampling — what PIL decodes with) produces for the JPEGs of
+// Go's own image/testdata. They cover baseline and progressive files,
+// 4:4:4/4:2:2/4:2:0/4:4:0/4:1:1/4:1:0 sampling, restart intervals,
+// separate DC progression, grayscale and Adobe RGB. djpeg reproduces the
+// golden fixtures' PIL decode exactly (TestGoldenPixelValues).
+var libjpegDigests = []struct{ file, digest string }{
+	{"video-001.221212.jpeg", "f3272ae74a3cffedff045db0"},
+	{"video-001.jpeg", "5df7ed5f6d91eb6f79386a0e"},
+	{"video-001.progressive.jpeg", "5df7ed5f6d91eb6f79386a0e"},
+	{"video-001.q50.410.jpeg", "6883a5ad925c211c95cbf005"},
+	{"video-001.q50.410.progressive.jpeg", "6883a5ad925c211c95cbf005"},
+	{"video-001.q50.411.jpeg", "75c569670c9826c18580d83c"},
+	{"video-001.q50.411.progressive.jpeg", "75c569670c9826c18580d83c"},
+	{"video-001.q50.420.jpeg", "34c30048db6577036edf51ed"},
+	{"video-001.q50.420.progressive.jpeg", "34c30048db6577036edf51ed"},
+	{"video-001.q50.422.jpeg", "973938af4699d5ccb3947a48"},
+	{"video-001.q50.422.progressive.jpeg", "973938af4699d5ccb3947a48"},
+	{"video-001.q50.440.jpeg", "c7b186405bd897442a01526f"},
+	{"video-001.q50.440.progressive.jpeg", "c7b186405bd897442a01526f"},
+	{"video-001.q50.444.jpeg", "4870a71780d96c99c872f04a"},
+	{"video-001.q50.444.progressive.jpeg", "4870a71780d96c99c872f04a"},
+	{"video-001.restart2.jpeg", "5f021700b8dea9da39ee1510"},
+	{"video-001.rgb.jpeg", "1dc7b1d4075366f5e3d5366d"},
+	{"video-001.separate.dc.progression.jpeg", "523f1f1024d537936871b1f1"},
+	{"video-001.separate.dc.progression.progressive.jpeg", "523f1f1024d537936871b1f1"},
+	{"video-005.gray.jpeg", "c289899392b656bc1ac0adf0"},
+	{"video-005.gray.q50.2x2.jpeg", "2d5942114f3e03e5169283d1"},
+	{"video-005.gray.q50.2x2.progressive.jpeg", "2d5942114f3e03e5169283d1"},
+	{"video-005.gray.q50.jpeg", "2d5942114f3e03e5169283d1"},
+	{"video-005.gray.q50.progressive.jpeg", "2d5942114f3e03e5169283d1"},
+}
+
+func TestJPEGMatchesLibjpeg(t *testing.T) {
+	dir := filepath.Join(runtime.GOROOT(), "src", "image", "testdata")
+	if _, err := os.Stat(dir); err != nil {
+		t.Skip("GOROOT image/testdata not available")
+	}
+	for _, c := range libjpegDigests {
+		data, err := os.ReadFile(filepath.Join(dir, c.file))
+		if err != nil {
+			t.Errorf("%s: %v", c.file, err)
+			continue
+		}
+		if _, err := decodeJPEGExact(data, DefaultMaxPixels); err != nil {
+			t.Errorf("%s: exact decoder fell back: %v", c.file, err)
+		}
+		m, err := Decode(data, 0)
+		if err != nil {
+			t.Errorf("%s: %v", c.file, err)
+			continue
+		}
+		h := sha256.Sum256(m.Pix)
+		if got := hex.EncodeToString(h[:12]); got != c.digest {
+			t.Errorf("%s: pixels differ from libjpeg-turbo's (digest %s, want %s)", c.file, got, c.digest)
+		}
+	}
+	// What the exact decoder leaves to image/jpeg: CMYK, and progressive
+	// files whose low AC coefficients never completed (libjpeg would
+	// smooth their blocks).
+	for _, f := range []string{"video-001.cmyk.jpeg", "video-001.progressive.truncated.jpeg"} {
+		data, err := os.ReadFile(filepath.Join(dir, f))
+		if err != nil {
+			continue
+		}
+		if _, err := decodeJPEGExact(data, DefaultMaxPixels); err != errJPEGFallback {
+			t.Errorf("%s: exact decoder gave %v, want a fallback", f, err)
+		}
+		if _, err := Decode(data, 0); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+}
+
+func TestJPEGCorrupt(t *testing.T) {
+	dir := filepath.Join(runtime.GOROOT(), "src", "image", "testdata")
+	data, err := os.ReadFile(filepath.Join(dir, "video-001.q50.420.progressive.jpeg"))
+	if err != nil {
+		t.Skip(err)
+	}
+	// Truncations and byte flips: errors or images, never panics.
+	for n := 0; n < len(data); n += 97 {
+		_, _ = Decode(data[:n], 0)
+		c := append([]byte(nil), data...)
+		c[n] ^= 0x5a
+		_, _ = Decode(c, 0)
+	}
+}
