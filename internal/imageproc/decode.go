@@ -206,15 +206,125 @@ func decodePixels(f Format, data []byte) (img image.Image, err error) {
 	return img, nil
 }
 
-// decodeGIFFirst returns the first frame drawn on the logical screen, as
-// PIL's GifImagePlugin shows it (mode P): pixels outside the frame get the
-// background index.
+// decodeGIFFirst returns the first frame as PIL's GifImagePlugin loads it
+// (mode P, or L without a palette): a canvas of the logical screen size
+// filled with the frame's transparency index (else 0), the frame's indices
+// pasted at its offset, looked up in the raw local (else global) color
+// table — Go's own palette turns the transparent entry black, PIL keeps its
+// color.
 func decodeGIFFirst(r *bytes.Reader) (image.Image, error) {
+	raw := make([]byte, r.Len())
+	r.ReadAt(raw, 0)
 	g, err := gif.Decode(r)
 	if err != nil {
 		return nil, err
 	}
-	return g, nil
+	info, ok := gifFirstFrameInfo(raw)
+	if !ok {
+		return g, nil
+	}
+	fr, ok := g.(*image.Paletted)
+	if !ok {
+		return g, nil
+	}
+	canvas := &image.Paletted{Pix: make([]uint8, info.w*info.h), Stride: info.w, Rect: image.Rect(0, 0, info.w, info.h)}
+	if info.transparent >= 0 {
+		for i := range canvas.Pix {
+			canvas.Pix[i] = uint8(info.transparent)
+		}
+	}
+	b := fr.Bounds().Intersect(canvas.Rect)
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		copy(canvas.Pix[y*info.w+b.Min.X:y*info.w+b.Max.X], fr.Pix[fr.PixOffset(b.Min.X, y):])
+	}
+	canvas.Palette = make(color.Palette, 256)
+	for i := range canvas.Palette {
+		switch {
+		case info.table == nil: // PIL mode L: the index is the gray level
+			canvas.Palette[i] = color.NRGBA{uint8(i), uint8(i), uint8(i), 255}
+		case 3*i+2 < len(info.table):
+			canvas.Palette[i] = color.NRGBA{info.table[3*i], info.table[3*i+1], info.table[3*i+2], 255}
+		default:
+			canvas.Palette[i] = color.NRGBA{0, 0, 0, 255}
+		}
+	}
+	return canvas, nil
+}
+
+type gifInfo struct {
+	w, h        int
+	table       []byte // the first frame's color table (local, else global)
+	transparent int    // -1 when none
+}
+
+// gifFirstFrameInfo walks a GIF's blocks up to the first image descriptor.
+func gifFirstFrameInfo(d []byte) (gifInfo, bool) {
+	if len(d) < 13 {
+		return gifInfo{}, false
+	}
+	info := gifInfo{w: int(d[6]) | int(d[7])<<8, h: int(d[8]) | int(d[9])<<8, transparent: -1}
+	p := 13
+	if d[10]&0x80 != 0 {
+		n := 3 << (d[10]&7 + 1)
+		if p+n > len(d) {
+			return gifInfo{}, false
+		}
+		info.table = d[p : p+n]
+		p += n
+	}
+	skipSub := func() bool {
+		for p < len(d) {
+			n := int(d[p])
+			p++
+			if n == 0 {
+				return true
+			}
+			p += n
+		}
+		return false
+	}
+	for p < len(d) {
+		switch d[p] {
+		case 0x21: // extension
+			if p+2 > len(d) {
+				return gifInfo{}, false
+			}
+			label := d[p+1]
+			p += 2
+			if label == 0xF9 && p+5 <= len(d) && d[p] >= 4 {
+				if d[p+1]&1 != 0 {
+					info.transparent = int(d[p+4])
+				} else {
+					info.transparent = -1
+				}
+			}
+			if !skipSub() {
+				return gifInfo{}, false
+			}
+		case 0x2C: // image descriptor
+			if p+10 > len(d) {
+				return gifInfo{}, false
+			}
+			x0 := int(d[p+1]) | int(d[p+2])<<8
+			y0 := int(d[p+3]) | int(d[p+4])<<8
+			fw := int(d[p+5]) | int(d[p+6])<<8
+			fh := int(d[p+7]) | int(d[p+8])<<8
+			if x0+fw > info.w || y0+fh > info.h {
+				return gifInfo{}, false // PIL grows the canvas; Go refuses such frames anyway
+			}
+			if fl := d[p+9]; fl&0x80 != 0 {
+				n := 3 << (fl&7 + 1)
+				if p+10+n > len(d) {
+					return gifInfo{}, false
+				}
+				info.table = d[p+10 : p+10+n]
+			}
+			return info, info.w > 0 && info.h > 0
+		default:
+			return gifInfo{}, false
+		}
+	}
+	return gifInfo{}, false
 }
 
 // toRGB converts a decoded image to RGB the way PIL's convert("RGB") treats

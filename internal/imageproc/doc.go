@@ -30,8 +30,9 @@
 // differs from libjpeg by up to a few levels. Lossy WebP is decoded by
 // golang.org/x/image/webp (VP8 reconstruction is exact by specification)
 // and converted with libwebp's fancy upsampler and BT.601 coefficients,
-// bit-exact on the fixtures. GIF frames keep Go's palette, so a
-// transparent index reads as black where PIL keeps its palette color.
+// bit-exact on the fixtures. The first GIF frame is placed on its
+// logical screen as PIL does (filled with the transparency index, raw
+// color table, so a transparent entry keeps its stored color).
 //
 // Everything here is a pure function of its inputs and safe for concurrent
 // use.

@@ -423,3 +423,40 @@ func TestParseProcessor(t *testing.T) {
 		}
 	}
 }
+
+// TestGIFFirstFrame: the canvas is the logical screen filled with the
+// transparency index, whose palette color PIL keeps.
+func TestGIFFirstFrame(t *testing.T) {
+	pal := color.Palette{color.RGBA{255, 0, 0, 255}, color.RGBA{0, 0, 0, 0}, color.RGBA{0, 0, 255, 255}, color.RGBA{0, 255, 0, 255}}
+	fr := image.NewPaletted(image.Rect(1, 1, 3, 3), pal)
+	fr.Pix = []uint8{0, 2, 3, 0}
+	var b bytes.Buffer
+	err := gif.EncodeAll(&b, &gif.GIF{Image: []*image.Paletted{fr}, Delay: []int{0},
+		Config: image.Config{ColorModel: pal, Width: 4, Height: 3}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := b.Bytes()
+	if d[10]&0x80 == 0 {
+		t.Fatal("no global color table written")
+	}
+	copy(d[13+3:], []byte{9, 8, 7}) // transparent entry's stored color
+	m, err := Decode(d, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.W != 4 || m.H != 3 {
+		t.Fatalf("canvas %dx%d, want 4x3", m.W, m.H)
+	}
+	want := [][3]uint8{
+		{9, 8, 7}, {9, 8, 7}, {9, 8, 7}, {9, 8, 7},
+		{9, 8, 7}, {255, 0, 0}, {0, 0, 255}, {9, 8, 7},
+		{9, 8, 7}, {0, 255, 0}, {255, 0, 0}, {9, 8, 7},
+	}
+	for i, w := range want {
+		r, g, bl := m.At(i%4, i/4)
+		if [3]uint8{r, g, bl} != w {
+			t.Errorf("pixel %d = %v, want %v", i, [3]uint8{r, g, bl}, w)
+		}
+	}
+}
