@@ -142,17 +142,8 @@ func TestM2ConvertedSafetensors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ck.Close()
-	var ts []weights.WriteTensor
-	for _, n := range ck.Names() {
-		info, _ := ck.Info(n)
-		raw, err := ck.Raw(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts = append(ts, weights.WriteTensor{Name: n, DType: info.DType, Shape: info.Shape, Data: raw})
-	}
 	var buf bytes.Buffer
-	if err := weights.WriteSafetensors(&buf, ts, nil); err != nil {
+	if err := weights.ConvertToSafetensors(&buf, ck, nil); err != nil {
 		t.Fatal(err)
 	}
 	dst := t.TempDir()

@@ -644,3 +644,24 @@ func init() {
 			return OpenPyTorch(p)
 		}})
 }
+
+// ConvertToSafetensors writes every tensor of st (a PyTorch checkpoint or
+// any RawStore) to w as a safetensors file, dtypes and shapes unchanged.
+// Reading the result gives bit-identical tensors. All tensors are held in
+// memory while writing.
+func ConvertToSafetensors(w io.Writer, st RawStore, metadata map[string]string) error {
+	names := st.Names()
+	ts := make([]WriteTensor, 0, len(names))
+	for _, n := range names {
+		info, ok := st.Info(n)
+		if !ok {
+			return &Error{Kind: ErrNotFound, Path: storePath(st), Tensor: n, Msg: "listed but not found"}
+		}
+		raw, err := st.Raw(n)
+		if err != nil {
+			return err
+		}
+		ts = append(ts, WriteTensor{Name: n, DType: info.DType, Shape: info.Shape, Data: raw})
+	}
+	return WriteSafetensors(w, ts, metadata)
+}

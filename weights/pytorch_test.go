@@ -350,17 +350,8 @@ func TestPyTorchToSafetensors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pf.Close()
-	var ts []WriteTensor
-	for _, n := range pf.Names() {
-		info, _ := pf.Info(n)
-		raw, err := pf.Raw(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts = append(ts, WriteTensor{Name: n, DType: info.DType, Shape: info.Shape, Data: raw})
-	}
 	var buf bytes.Buffer
-	if err := WriteSafetensors(&buf, ts, nil); err != nil {
+	if err := ConvertToSafetensors(&buf, pf, map[string]string{"format": "pt"}); err != nil {
 		t.Fatal(err)
 	}
 	sf, err := OpenBytes("converted", buf.Bytes())

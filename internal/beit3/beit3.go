@@ -50,6 +50,10 @@ type Model struct {
 	textProjBB, imageProjBB *kernels.Packed // itc_{text,image}_proj over backbone's output
 
 	logitScale float32 // exp(logit_scale)
+
+	// Unexpected lists checkpoint tensors Load did not use beyond
+	// KnownUnused (VLMo ignores them too: load_state_dict(strict=False)).
+	Unexpected []string
 }
 
 type linear struct {
@@ -199,9 +203,10 @@ func Load(s *weights.Scope, cfg Config, prec kernels.Precision) (*Model, error) 
 	}
 	m.logitScale = float32(math.Exp(float64(ls[0])))
 	s.Skip(KnownUnused...)
-	if un := s.Unused(); len(un) > 0 {
-		return nil, fmt.Errorf("beit3: %d unexpected tensors in the checkpoint, e.g. %q", len(un), un[0])
-	}
+	// VLMo loads with strict=False: tensors of training heads (MLM/ITM,
+	// visual tokenizer, teachers) are ignored there too. They are listed
+	// rather than refused.
+	m.Unexpected = s.Unused()
 	return m, nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/airvec/airvec/internal/testdata"
@@ -178,17 +179,8 @@ func TestGoldenCkpt(t *testing.T) {
 func TestGoldenConvertedSafetensors(t *testing.T) {
 	g := openGolden(t)
 	ck := openCkpt(t)
-	var ts []weights.WriteTensor
-	for _, n := range ck.Names() {
-		info, _ := ck.Info(n)
-		raw, err := ck.Raw(n)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts = append(ts, weights.WriteTensor{Name: n, DType: info.DType, Shape: info.Shape, Data: raw})
-	}
 	var buf bytes.Buffer
-	if err := weights.WriteSafetensors(&buf, ts, nil); err != nil {
+	if err := weights.ConvertToSafetensors(&buf, ck, nil); err != nil {
 		t.Fatal(err)
 	}
 	sf, err := weights.OpenBytes("model.safetensors", buf.Bytes())
@@ -365,5 +357,32 @@ func TestCanceled(t *testing.T) {
 	cancel()
 	if _, err := m.EncodeImage(ctx, nil, make([]float32, 3*224*224), 1); err == nil {
 		t.Error("canceled context not reported")
+	}
+}
+
+func TestUnexpectedTensorsListed(t *testing.T) {
+	m := loadMini(t, openCkpt(t))
+	if len(m.Unexpected) != 0 {
+		t.Errorf("m2-mini: unexpected %v", m.Unexpected)
+	}
+	cfg := Config{BeitVersion: "base", EncoderEmbedDim: 32, EncoderAttentionHeads: 4, EncoderLayers: 1, VLLayers: 1,
+		OutEmbedDim: 8, ImageSize: 32, PatchSize: 16, MaxTextLen: 8, VocabSize: 100}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	st := newSynthStore(cfg)
+	st.shapes["mlm_score.bias"] = []int{100}
+	st.names = append(st.names, "mlm_score.bias")
+	m2, err := Load(weights.NewScope(st), cfg, kernels.FP32)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m2.Unexpected) != 1 || m2.Unexpected[0] != "mlm_score.bias" {
+		t.Errorf("unexpected %v", m2.Unexpected)
+	}
+	// A missing tensor is an error naming it.
+	delete(st.shapes, "backbone_vl.layers.0.ffn.A.fc2.bias")
+	if _, err := Load(weights.NewScope(st), cfg, kernels.FP32); err == nil || !strings.Contains(err.Error(), "backbone_vl.layers.0.ffn.A.fc2.bias") {
+		t.Errorf("missing tensor: %v", err)
 	}
 }
