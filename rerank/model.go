@@ -54,6 +54,9 @@ func Load(dir string, opts ...Option) (*Model, error) {
 			return nil, err
 		}
 	}
+	if o.engine == nil {
+		o.engine = kernels.Default
+	}
 	d, err := weights.OpenDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("rerank: %w", err)
@@ -126,7 +129,7 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rerank: %w", err)
 	}
-	maxLen := o.maxLength
+	maxLen := o.maxTokens
 	if maxLen == 0 {
 		maxLen = tokenizerMaxLength(d.TokenizerConfigJSON, 512)
 	}
@@ -136,7 +139,7 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	m := &Model{
 		arch:     arch,
 		opts:     o,
-		eng:      &kernels.Engine{Threads: o.threads},
+		eng:      o.engine,
 		trunk:    trunk,
 		head:     head,
 		padID:    cfg.PadTokenID,
@@ -169,8 +172,9 @@ func (m *Model) Architecture() string { return m.arch }
 // Precision is the MatMul precision the encoder runs in.
 func (m *Model) Precision() kernels.Precision { return m.opts.prec }
 
-// MaxLength is the longest pair (in tokens) fed to the model.
-func (m *Model) MaxLength() int { return m.maxLen }
+// MaxTokens is the longest pair (in tokens, special tokens included) fed
+// to the model.
+func (m *Model) MaxTokens() int { return m.maxLen }
 
 // pair is one tokenized (query, document) pair.
 type pair struct {
@@ -249,7 +253,7 @@ func (m *Model) logits(ctx context.Context, query string, docs []string) ([]floa
 	for i, d := range docs {
 		p, err := m.encodePair(query, d)
 		if err != nil {
-			return nil, fmt.Errorf("rerank: docs[%d]: %w", i, err)
+			return nil, apierr.Invalid("rerank: docs[%d]: %v", i, err)
 		}
 		pairs[i] = p
 	}

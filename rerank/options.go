@@ -11,9 +11,9 @@ type Option func(*options) error
 
 type options struct {
 	prec        kernels.Precision
-	threads     int
+	engine      *kernels.Engine
 	maxDocs     int
-	maxLength   int
+	maxTokens   int
 	batchTokens int
 	maxBatch    int
 }
@@ -41,7 +41,7 @@ func WithThreads(n int) Option {
 		if n < 0 {
 			return fmt.Errorf("rerank: threads %d is negative", n)
 		}
-		o.threads = n
+		o.engine = &kernels.Engine{Threads: n}
 		return nil
 	}
 }
@@ -58,27 +58,36 @@ func WithMaxDocs(n int) Option {
 	}
 }
 
-// WithMaxLength sets the pair length (query + document + special tokens)
+// WithMaxTokens sets the pair length (query + document + special tokens)
 // beyond which the document is truncated. The default is the tokenizer's
 // model_max_length (512 when absent), capped by the model's positions.
-func WithMaxLength(n int) Option {
+func WithMaxTokens(n int) Option {
 	return func(o *options) error {
-		if n <= 0 {
-			return fmt.Errorf("rerank: max length %d must be positive", n)
+		if n < 4 {
+			return fmt.Errorf("rerank: max tokens %d must be at least 4", n)
 		}
-		o.maxLength = n
+		o.maxTokens = n
 		return nil
 	}
 }
 
 // WithBatchTokens bounds the padded tokens (batch size × longest pair) of
-// one forward pass (default 8192) and the pairs per batch (default 64).
-func WithBatchTokens(tokens, maxBatch int) Option {
+// one forward pass (default 8192; at most 64 pairs per batch). A longer
+// one runs alone.
+func WithBatchTokens(n int) Option {
 	return func(o *options) error {
-		if tokens <= 0 || maxBatch <= 0 {
-			return fmt.Errorf("rerank: batch limits %d tokens, %d pairs must be positive", tokens, maxBatch)
+		if n <= 0 {
+			return fmt.Errorf("rerank: batch tokens %d must be positive", n)
 		}
-		o.batchTokens, o.maxBatch = tokens, maxBatch
+		o.batchTokens = n
+		return nil
+	}
+}
+
+// WithEngine runs the model's kernels on e (shared with other models, say).
+func WithEngine(e *kernels.Engine) Option {
+	return func(o *options) error {
+		o.engine = e
 		return nil
 	}
 }

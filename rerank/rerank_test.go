@@ -176,7 +176,7 @@ func TestGoldenTruncation(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			f := load(t, name)
 			tc := f.man.TruncationCase
-			m, err := Load(f.dir, WithMaxLength(tc.MaxLength))
+			m, err := Load(f.dir, WithMaxTokens(tc.MaxLength))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -238,7 +238,7 @@ func TestConcurrent(t *testing.T) {
 	for _, name := range fixtures {
 		t.Run(name, func(t *testing.T) {
 			f := load(t, name)
-			m, err := Load(f.dir, WithThreads(2), WithBatchTokens(64, 2))
+			m, err := Load(f.dir, WithThreads(2), WithBatchTokens(64))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,19 +42,20 @@ func (k Kind) String() string {
 // Model is a loaded sparse encoder. It is immutable after Load and safe for
 // concurrent use.
 type Model struct {
-	kind   Kind
-	arch   string
-	opts   options
-	eng    *kernels.Engine
-	tok    *tokenizer.Tokenizer // truncation to maxLen, no padding
-	trunk  encoder.Trunk
-	mlm    *heads.MLM     // Splade
-	lex    *heads.Lexical // Lexical
-	idf    []float32      // per token id, nil without idf.json
-	skip   map[int]bool   // ids dropped from every vector
-	padID  int
-	maxLen int
-	vocab  int
+	kind    Kind
+	arch    string
+	opts    options
+	eng     *kernels.Engine
+	tok     *tokenizer.Tokenizer // truncation to maxLen, no padding
+	tokFull *tokenizer.Tokenizer // no truncation, no padding
+	trunk   encoder.Trunk
+	mlm     *heads.MLM     // Splade
+	lex     *heads.Lexical // Lexical
+	idf     []float32      // per token id, nil without idf.json
+	skip    map[int]bool   // ids dropped from every vector
+	padID   int
+	maxLen  int
+	vocab   int
 }
 
 type modelConfig struct {
@@ -73,6 +74,9 @@ func Load(dir string, opts ...Option) (*Model, error) {
 		if err := opt(&o); err != nil {
 			return nil, err
 		}
+	}
+	if o.engine == nil {
+		o.engine = kernels.Default
 	}
 	d, err := weights.OpenDir(dir)
 	if err != nil {
@@ -129,7 +133,7 @@ func Load(dir string, opts ...Option) (*Model, error) {
 		kind:  kind,
 		arch:  arch,
 		opts:  o,
-		eng:   &kernels.Engine{Threads: o.threads},
+		eng:   o.engine,
 		trunk: trunk,
 		padID: cfg.PadTokenID,
 		vocab: cfg.VocabSize,
@@ -180,13 +184,14 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sparse: %w", err)
 	}
-	m.maxLen = o.maxLength
+	m.maxLen = o.maxTokens
 	if m.maxLen == 0 {
 		m.maxLen = tokenizerMaxLength(d.TokenizerConfigJSON, 512)
 	}
 	if mp := trunk.MaxPositions(); mp > 0 && m.maxLen > mp {
 		m.maxLen = mp
 	}
+	m.tokFull = tok.WithoutPadding().WithoutTruncation()
 	m.tok = tok.WithoutPadding().WithTruncation(tokenizer.Truncation{MaxLength: m.maxLen, Strategy: tokenizer.LongestFirst, Direction: tokenizer.Right})
 
 	// Dropped ids: for SPLADE every special token of special_tokens_map.json
@@ -328,10 +333,17 @@ func (m *Model) Encode(ctx context.Context, req *Request) (*Response, error) {
 	}
 	encs := make([][]int, len(req.Input))
 	tokens := 0
+	tok := m.tok
+	if m.opts.noTruncate {
+		tok = m.tokFull
+	}
 	for i, s := range req.Input {
-		e, err := m.tok.Encode(s, true)
+		e, err := tok.Encode(s, true)
 		if err != nil {
-			return nil, apierr.From(fmt.Errorf("sparse: input[%d]: %w", i, err))
+			return nil, apierr.Invalid("sparse: input[%d]: %v", i, err)
+		}
+		if len(e.IDs) > m.maxLen {
+			return nil, apierr.Invalid("sparse: input[%d] has %d tokens, more than the model's %d", i, len(e.IDs), m.maxLen)
 		}
 		encs[i] = e.IDs
 		tokens += len(e.IDs)

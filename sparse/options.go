@@ -11,12 +11,13 @@ type Option func(*options) error
 
 type options struct {
 	prec        kernels.Precision
-	threads     int
+	engine      *kernels.Engine
 	maxInputs   int
-	maxLength   int
+	maxTokens   int
 	batchTokens int
 	maxBatch    int
 	noIDF       bool
+	noTruncate  bool
 }
 
 func defaultOptions() options {
@@ -42,7 +43,7 @@ func WithThreads(n int) Option {
 		if n < 0 {
 			return fmt.Errorf("sparse: threads %d is negative", n)
 		}
-		o.threads = n
+		o.engine = &kernels.Engine{Threads: n}
 		return nil
 	}
 }
@@ -59,27 +60,36 @@ func WithMaxInputs(n int) Option {
 	}
 }
 
-// WithMaxLength sets the length (special tokens included) beyond which
+// WithMaxTokens sets the length (special tokens included) beyond which
 // inputs are truncated. The default is the tokenizer's model_max_length
 // (512 when absent), capped by the model's positions.
-func WithMaxLength(n int) Option {
+func WithMaxTokens(n int) Option {
 	return func(o *options) error {
-		if n <= 0 {
-			return fmt.Errorf("sparse: max length %d must be positive", n)
+		if n < 4 {
+			return fmt.Errorf("sparse: max tokens %d must be at least 4", n)
 		}
-		o.maxLength = n
+		o.maxTokens = n
 		return nil
 	}
 }
 
 // WithBatchTokens bounds the padded tokens (batch size × longest input) of
-// one forward pass (default 8192) and the inputs per batch (default 64).
-func WithBatchTokens(tokens, maxBatch int) Option {
+// one forward pass (default 8192; at most 64 inputs per batch). A longer
+// one runs alone.
+func WithBatchTokens(n int) Option {
 	return func(o *options) error {
-		if tokens <= 0 || maxBatch <= 0 {
-			return fmt.Errorf("sparse: batch limits %d tokens, %d inputs must be positive", tokens, maxBatch)
+		if n <= 0 {
+			return fmt.Errorf("sparse: batch tokens %d must be positive", n)
 		}
-		o.batchTokens, o.maxBatch = tokens, maxBatch
+		o.batchTokens = n
+		return nil
+	}
+}
+
+// WithEngine runs the model's kernels on e (shared with other models, say).
+func WithEngine(e *kernels.Engine) Option {
+	return func(o *options) error {
+		o.engine = e
 		return nil
 	}
 }
@@ -89,6 +99,16 @@ func WithBatchTokens(tokens, maxBatch int) Option {
 func WithoutIDF() Option {
 	return func(o *options) error {
 		o.noIDF = true
+		return nil
+	}
+}
+
+// WithTruncation chooses what happens to inputs longer than the model's max
+// tokens: truncated (true, the default) or rejected with InvalidParameter
+// (false).
+func WithTruncation(truncate bool) Option {
+	return func(o *options) error {
+		o.noTruncate = !truncate
 		return nil
 	}
 }

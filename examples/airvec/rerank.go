@@ -21,7 +21,7 @@ func runRerank(args []string) int {
 	precision := fs.String("precision", "fp32", "compute precision: fp32 or bf16")
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	maxDocs := fs.Int("max-docs", rerank.DefaultMaxDocs, "most documents per request")
-	maxLen := fs.Int("max-length", 0, "pair length in tokens before the document is truncated (0 = the model's)")
+	maxLen := fs.Int("max-tokens", 0, "pair length in tokens beyond which the document is truncated (0 = the model's)")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, `usage: airvec rerank -model DIR [-f FILE] [flags] < request.json
 
@@ -51,7 +51,7 @@ Response: {"request_id", "latency", "usage": {"doc_count"}, "result": {"scores":
 	}
 	opts := []rerank.Option{rerank.WithPrecision(prec), rerank.WithThreads(*threads), rerank.WithMaxDocs(*maxDocs)}
 	if *maxLen > 0 {
-		opts = append(opts, rerank.WithMaxLength(*maxLen))
+		opts = append(opts, rerank.WithMaxTokens(*maxLen))
 	}
 	m, err := rerank.Load(*model, opts...)
 	if err != nil {

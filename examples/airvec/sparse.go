@@ -22,6 +22,7 @@ func runSparse(args []string) int {
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	maxInputs := fs.Int("max-inputs", sparse.DefaultMaxInputs, "most inputs per request")
 	noIDF := fs.Bool("no-idf", false, "ignore idf.json: run queries through the encoder")
+	noTrunc := fs.Bool("no-truncate", false, "reject inputs longer than the model's max tokens instead of truncating")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, `usage: airvec sparse -model DIR [-f FILE] [flags] < request.json
 
@@ -50,6 +51,9 @@ Response: {"request_id", "latency", "usage": {"token_count"}, "result": {"sparse
 		return fail("", err)
 	}
 	opts := []sparse.Option{sparse.WithPrecision(prec), sparse.WithThreads(*threads), sparse.WithMaxInputs(*maxInputs)}
+	if *noTrunc {
+		opts = append(opts, sparse.WithTruncation(false))
+	}
 	if *noIDF {
 		opts = append(opts, sparse.WithoutIDF())
 	}
