@@ -166,32 +166,104 @@ func grow(b []float32, n int) []float32 {
 // Forward runs the trunk on b and returns the last hidden state (B·L, H).
 // Padding rows get values too (as in HF); callers mask them.
 func (m *Model) Forward(ctx context.Context, e *kernels.Engine, b *encoder.Batch) ([]float32, error) {
-	if e == nil {
-		e = kernels.Default
-	}
 	if err := m.check(b); err != nil {
 		return nil, err
+	}
+	x, release, err := m.run(ctx, e, b, nil)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	out := make([]float32, len(x))
+	copy(out, x)
+	return out, nil
+}
+
+// ForwardUnpadded is Forward computed on the real tokens only: the linear
+// layers run on the Σ(real tokens) rows, attention per sequence, so
+// padding costs nothing. Rows of padding come back as zeros. Each row's
+// real tokens must be contiguous (right or left padding); otherwise it
+// falls back to Forward. Real rows equal Forward's up to rounding.
+func (m *Model) ForwardUnpadded(ctx context.Context, e *kernels.Engine, b *encoder.Batch) ([]float32, error) {
+	if err := m.check(b); err != nil {
+		return nil, err
+	}
+	spans := make([]span, 0, b.B)
+	at := 0
+	for r := 0; r < b.B; r++ {
+		mask := b.Mask[r*b.L : (r+1)*b.L]
+		first, n := -1, 0
+		for j, w := range mask {
+			if w != 0 {
+				if first < 0 {
+					first = j
+				} else if j != first+n {
+					return m.Forward(ctx, e, b) // a hole in the mask
+				}
+				n++
+			}
+		}
+		if n > 0 {
+			spans = append(spans, span{row: r, off: first, n: n, at: at})
+			at += n
+		}
+	}
+	H := m.Cfg.HiddenSize
+	out := make([]float32, b.B*b.L*H)
+	if at == 0 {
+		return out, nil
+	}
+	x, release, err := m.run(ctx, e, b, spans)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	for _, sp := range spans {
+		copy(out[(sp.row*b.L+sp.off)*H:(sp.row*b.L+sp.off+sp.n)*H], x[sp.at*H:(sp.at+sp.n)*H])
+	}
+	return out, nil
+}
+
+// span is one sequence of a packed (unpadded) batch: tokens off..off+n-1
+// of batch row `row`, stored from packed row `at`.
+type span struct{ row, off, n, at int }
+
+// run is the forward pass over the batch (spans == nil) or over the packed
+// real tokens of spans. It returns the last hidden state in scratch memory
+// (padded (B·L, H) or packed (Σn, H)), valid until release is called.
+func (m *Model) run(ctx context.Context, e *kernels.Engine, b *encoder.Batch, spans []span) (x []float32, release func(), err error) {
+	if e == nil {
+		e = kernels.Default
 	}
 	cfg := &m.Cfg
 	H, I, nh := cfg.HiddenSize, cfg.IntermediateSize, cfg.NumAttentionHeads
 	T := b.B * b.L
+	if spans != nil {
+		last := spans[len(spans)-1]
+		T = last.at + last.n
+	}
 	if T == 0 {
-		return []float32{}, nil
+		return []float32{}, func() {}, nil
 	}
 	sc, _ := m.scratch.Get().(*scratch)
 	if sc == nil {
 		sc = &scratch{}
 	}
-	defer m.scratch.Put(sc)
+	put := func() { m.scratch.Put(sc) }
+	defer func() {
+		if err != nil {
+			put()
+		}
+	}()
 	sc.x = grow(sc.x, T*H)
 	sc.qkv = grow(sc.qkv, T*3*H)
 	sc.ctx = grow(sc.ctx, T*H)
 	sc.tmp = grow(sc.tmp, T*H)
 	sc.inter = grow(sc.inter, T*I)
-	x := sc.x // (T, H)
+	x = sc.x // (T, H)
 
 	// BertEmbeddings.forward / XLMRobertaEmbeddings.forward
-	m.embed(e, x, b)
+	m.embed(e, x, b, spans)
 	m.hook("embeddings", -1, x)
 
 	hd := H / nh
@@ -204,13 +276,22 @@ func (m *Model) Forward(ctx context.Context, e *kernels.Engine, b *encoder.Batch
 	}
 	for i := range m.layers {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		l := &m.layers[i]
 		// BertSelfAttention: fused q|k|v projection, qkv: (T, 3H)
 		e.MatMul(sc.qkv, x, T, l.qkv, l.qkvB, kernels.ActNone)
 		// ctx: (T, H) = softmax(q·kᵀ/√d + mask)·v per head
-		e.Attention(sc.ctx, sc.qkv, sc.qkv[H:], sc.qkv[2*H:], ap)
+		if spans == nil {
+			e.Attention(sc.ctx, sc.qkv, sc.qkv[H:], sc.qkv[2*H:], ap)
+		} else {
+			for _, sp := range spans {
+				p := ap
+				p.Batch, p.SeqQ, p.SeqK, p.KeyMask = 1, sp.n, sp.n, nil
+				q := sc.qkv[sp.at*3*H : (sp.at+sp.n)*3*H]
+				e.Attention(sc.ctx[sp.at*H:(sp.at+sp.n)*H], q, q[H:], q[2*H:], p)
+			}
+		}
 		// BertSelfOutput: x = LN(ctx·Woᵀ + bo + x)
 		e.MatMul(sc.tmp, sc.ctx, T, l.attnOut, l.attnB, kernels.ActNone)
 		m.addNorm(e, x, sc.tmp, T, l.ln1w, l.ln1b)
@@ -222,9 +303,7 @@ func (m *Model) Forward(ctx context.Context, e *kernels.Engine, b *encoder.Batch
 		m.addNorm(e, x, sc.tmp, T, l.ln2w, l.ln2b)
 		m.hook("layer", i, x)
 	}
-	out := make([]float32, T*H)
-	copy(out, x)
-	return out, nil
+	return x, put, nil
 }
 
 func (m *Model) hook(name string, layer int, t []float32) {
@@ -259,15 +338,25 @@ func (m *Model) check(b *encoder.Batch) error {
 	return nil
 }
 
-// embed writes LN(word[id] + pos[p] + type[t]) into x (T, H).
-func (m *Model) embed(e *kernels.Engine, x []float32, b *encoder.Batch) {
+// embed writes LN(word[id] + pos[p] + type[t]) into x: (B·L, H) when
+// spans is nil, else the packed real tokens of spans.
+func (m *Model) embed(e *kernels.Engine, x []float32, b *encoder.Batch, spans []span) {
 	H, L := m.Cfg.HiddenSize, b.L
 	roberta := m.Cfg.RobertaPositions()
 	pad := m.Cfg.PadTokenID
-	e.Parallel(b.B, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
+	rows := b.B
+	if spans != nil {
+		rows = len(spans)
+	}
+	e.Parallel(rows, func(lo, hi int) {
+		for k := lo; k < hi; k++ {
+			r, j0, j1, at := k, 0, L, k*L // batch row, its token range, first x row
+			if spans != nil {
+				sp := spans[k]
+				r, j0, j1, at = sp.row, sp.off, sp.off+sp.n, sp.at
+			}
 			n := 0 // running count of non-pad tokens (RoBERTa positions)
-			for j := 0; j < L; j++ {
+			for j := 0; j < j1; j++ {
 				t := r*L + j
 				id := b.IDs[t]
 				p := j
@@ -280,11 +369,14 @@ func (m *Model) embed(e *kernels.Engine, x []float32, b *encoder.Batch) {
 						p = pad
 					}
 				}
+				if j < j0 {
+					continue
+				}
 				tt := 0
 				if b.TypeIDs != nil {
 					tt = b.TypeIDs[t]
 				}
-				dst := x[t*H : t*H+H]
+				dst := x[(at+j-j0)*H : (at+j-j0+1)*H]
 				w := m.word[id*H : id*H+H]
 				ps := m.pos[p*H : p*H+H]
 				if m.typ != nil {
@@ -298,7 +390,7 @@ func (m *Model) embed(e *kernels.Engine, x []float32, b *encoder.Batch) {
 					}
 				}
 			}
-			kernels.LayerNorm(x[r*L*H:(r+1)*L*H], L, H, m.embLNw, m.embLNb, m.eps)
+			kernels.LayerNorm(x[at*H:(at+j1-j0)*H], j1-j0, H, m.embLNw, m.embLNb, m.eps)
 		}
 	})
 }

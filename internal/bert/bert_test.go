@@ -162,6 +162,24 @@ func TestGoldenTrunk(t *testing.T) {
 			if n == 0 {
 				t.Fatal("no last_hidden_state tensors in the golden file")
 			}
+			// Unpadded execution: same real rows, zero padding rows.
+			up, err := f.m.ForwardUnpadded(context.Background(), &kernels.Engine{Threads: 2}, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, i := range all {
+				L := len(f.man.Encodings[i].IDs)
+				key := fmt.Sprintf("last_hidden_state.%d", i)
+				if want, err := f.golden.Float32(key); err == nil {
+					compare(t, key+" (unpadded)", up[i*b.L*H:(i*b.L+L)*H], want, 1e-4)
+				}
+				compare(t, fmt.Sprintf("row %d unpadded vs padded", i), up[i*b.L*H:(i*b.L+L)*H], hid[i*b.L*H:(i*b.L+L)*H], 1e-5)
+				for _, v := range up[(i*b.L+L)*H : (i+1)*b.L*H] {
+					if v != 0 {
+						t.Fatalf("row %d: padding not zero", i)
+					}
+				}
+			}
 			// pooler_output, where the golden has it (BERT fixtures).
 			if _, ok := f.golden.Info("pooler_output"); ok {
 				want, _ := f.golden.Float32("pooler_output")
@@ -169,6 +187,38 @@ func TestGoldenTrunk(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Left padding (BERT positions stay 0..L-1 in the row, as HF) and a mask
+// with a hole (falls back to the padded pass).
+func TestUnpaddedLayouts(t *testing.T) {
+	f := loadFixture(t, "bert-mini-embed", kernels.FP32)
+	b := f.batch(2, 1)
+	H := f.m.Hidden()
+	// Row 1 ("Hello world!", 5 tokens) moved to the right end: left padding.
+	L := b.L
+	ids := append([]int{}, b.IDs[L:L+5]...)
+	for j := 0; j < L; j++ {
+		b.IDs[L+j], b.Mask[L+j] = 0, 0
+	}
+	copy(b.IDs[2*L-5:], ids)
+	for j := 2*L - 5; j < 2*L; j++ {
+		b.Mask[j] = 1
+	}
+	want, _ := f.m.Forward(context.Background(), nil, b)
+	got, err := f.m.ForwardUnpadded(context.Background(), nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare(t, "left-padded row", got[(2*L-5)*H:2*L*H], want[(2*L-5)*H:2*L*H], 1e-5)
+	compare(t, "full row", got[:L*H], want[:L*H], 1e-5)
+	b.Mask[2*L-3] = 0 // a hole
+	want, _ = f.m.Forward(context.Background(), nil, b)
+	got, err = f.m.ForwardUnpadded(context.Background(), nil, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	compare(t, "mask with a hole", got, want, 0)
 }
 
 func TestGoldenTrunkBF16(t *testing.T) {
