@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/airvec/airvec/internal/apierr"
+	"github.com/airvec/airvec/internal/encoder"
 	"github.com/airvec/airvec/internal/sched"
 	"github.com/airvec/airvec/kernels"
 	"github.com/airvec/airvec/weights"
@@ -354,6 +355,12 @@ func (m *Model) EmbedTokens(ctx context.Context, ids ...[]int) ([][]float32, err
 	return v, err
 }
 
+// unpaddedTrunk is a trunk that can skip padding (internal/bert): same
+// rows for real tokens, zeros for padding.
+type unpaddedTrunk interface {
+	ForwardUnpadded(ctx context.Context, e *kernels.Engine, b *encoder.Batch) ([]float32, error)
+}
+
 // run schedules seqs into batches, runs the trunk, pools and normalizes.
 func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float32, int, error) {
 	lengths := make([]int, len(seqs))
@@ -370,7 +377,13 @@ func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float
 			return nil, 0, apierr.From(err)
 		}
 		b := sched.Pad(seqs, nil, g.Items, m.fam.padID, m.fam.side)
-		hidden, err := m.fam.trunk.Forward(ctx, m.engine, b)
+		var hidden []float32
+		var err error
+		if up, ok := m.fam.trunk.(unpaddedTrunk); ok {
+			hidden, err = up.ForwardUnpadded(ctx, m.engine, b)
+		} else {
+			hidden, err = m.fam.trunk.Forward(ctx, m.engine, b)
+		}
 		if err != nil {
 			if ctx.Err() != nil {
 				return nil, 0, apierr.From(ctx.Err())
