@@ -86,7 +86,7 @@ func newAddedVocab(toks []AddedToken, nz normalizer) *addedVocab {
 		av.byID[t.ID] = i
 		av.byContent[t.Content] = i
 		if t.Normalized && nz != nil {
-			n := nz.normalize(newNstr(t.Content, 0))
+			n := nz.normalize(newNstr(t.Content, 0, nil))
 			av.norm.add(string(n.b), int32(i))
 			av.nNorm++
 		} else if t.Normalized {

@@ -616,10 +616,11 @@ func parsePost(m json.RawMessage, tk *Tokenizer) (postProcessor, error) {
 			return nil, fmt.Errorf("tokenizer: %s: cls: %w", typ, err)
 		}
 		if typ == "BertProcessing" {
-			return &bertProcessing{sep: sep, cls: cls, sepID: sepID, clsID: clsID}, nil
+			return newBertProcessing(sep, cls, sepID, clsID), nil
 		}
 		return &robertaProcessing{sep: sep, cls: cls, sepID: sepID, clsID: clsID,
-			trimOffsets: c.TrimOffsets == nil || *c.TrimOffsets, addPrefixSpace: c.AddPrefixSpace == nil || *c.AddPrefixSpace}, nil
+			trimOffsets: c.TrimOffsets == nil || *c.TrimOffsets, addPrefixSpace: c.AddPrefixSpace == nil || *c.AddPrefixSpace,
+			cls0: specialEncoding([]int{clsID}, []string{cls}, 0), sep0: specialEncoding([]int{sepID}, []string{sep}, 0)}, nil
 	case "ByteLevel":
 		var c struct {
 			TrimOffsets    *bool `json:"trim_offsets"`
@@ -672,7 +673,9 @@ func parsePost(m json.RawMessage, tk *Tokenizer) (postProcessor, error) {
 					if _, ok := tp.specials[x.SpecialToken.ID]; !ok {
 						return nil, fmt.Errorf("missing special token %q", x.SpecialToken.ID)
 					}
-					out = append(out, templatePiece{special: x.SpecialToken.ID, typeID: x.SpecialToken.TypeID})
+					sp := tp.specials[x.SpecialToken.ID]
+					out = append(out, templatePiece{special: x.SpecialToken.ID, typeID: x.SpecialToken.TypeID,
+						enc: specialEncoding(sp.ids, sp.toks, x.SpecialToken.TypeID)})
 				default:
 					return nil, fmt.Errorf("template piece %s", it)
 				}

@@ -14,13 +14,55 @@ type span struct{ s, e int32 }
 // Invariant: len(a) == len(b), and all bytes of one UTF-8 character share
 // the same span.
 type nstr struct {
-	b []byte
-	a []span
+	b  []byte
+	a  []span
+	ar *arena // where derived strings get their memory (nil: the heap)
 }
 
+// arena hands out byte and span buffers for the strings of one encode
+// call; reset makes the memory reusable once the call's results are out.
+type arena struct {
+	b    []byte
+	a    []span
+	boff int
+	aoff int
+}
+
+const arenaChunk = 1 << 16
+
+// bytes returns an empty slice with capacity n.
+func (ar *arena) bytes(n int) []byte {
+	if ar == nil {
+		return make([]byte, 0, n)
+	}
+	if ar.boff+n > len(ar.b) {
+		ar.b = make([]byte, max(arenaChunk, 2*len(ar.b), n))
+		ar.boff = 0
+	}
+	s := ar.b[ar.boff : ar.boff : ar.boff+n]
+	ar.boff += n
+	return s
+}
+
+// spans returns an empty slice with capacity n.
+func (ar *arena) spans(n int) []span {
+	if ar == nil {
+		return make([]span, 0, n)
+	}
+	if ar.aoff+n > len(ar.a) {
+		ar.a = make([]span, max(arenaChunk, 2*len(ar.a), n))
+		ar.aoff = 0
+	}
+	s := ar.a[ar.aoff : ar.aoff : ar.aoff+n]
+	ar.aoff += n
+	return s
+}
+
+func (ar *arena) reset() { ar.boff, ar.aoff = 0, 0 }
+
 // newNstr wraps original text s, whose first byte is at original offset base.
-func newNstr(s string, base int) nstr {
-	n := nstr{b: []byte(s), a: make([]span, len(s))}
+func newNstr(s string, base int, ar *arena) nstr {
+	n := nstr{b: append(ar.bytes(len(s)), s...), a: ar.spans(len(s))[:len(s)], ar: ar}
 	for i := 0; i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
@@ -38,7 +80,7 @@ func newNstr(s string, base int) nstr {
 	return n
 }
 
-func (n nstr) slice(i, j int) nstr { return nstr{b: n.b[i:j:j], a: n.a[i:j:j]} }
+func (n nstr) slice(i, j int) nstr { return nstr{b: n.b[i:j:j], a: n.a[i:j:j], ar: n.ar} }
 
 // orig maps the normalized byte range [i, j) to the original byte range.
 func (n nstr) orig(i, j int) (int, int) {
@@ -70,8 +112,9 @@ type tbuild struct {
 func (t *tbuild) reset(old nstr) {
 	t.old = old
 	t.idx = 0
-	t.b = make([]byte, 0, len(old.b)+len(old.b)/8+4)
-	t.a = make([]span, 0, cap(t.b))
+	c := len(old.b) + len(old.b)/8 + 4
+	t.b = old.ar.bytes(c)
+	t.a = old.ar.spans(c)
 }
 
 // skip consumes n chars of the old string.
@@ -128,7 +171,7 @@ func (t *tbuild) emitSame() {
 	t.idx += size
 }
 
-func (t *tbuild) result() nstr { return nstr{b: t.b, a: t.a} }
+func (t *tbuild) result() nstr { return nstr{b: t.b, a: t.a, ar: t.old.ar} }
 
 // prepend puts s before the string; the new chars share the first char's
 // alignment (HF NormalizedString::prepend). Empty strings stay empty.
@@ -137,7 +180,7 @@ func (n nstr) prepend(s string) nstr {
 		return n
 	}
 	al := n.a[0]
-	out := nstr{b: make([]byte, 0, len(s)+len(n.b)), a: make([]span, 0, len(s)+len(n.b))}
+	out := nstr{b: n.ar.bytes(len(s) + len(n.b)), a: n.ar.spans(len(s) + len(n.b)), ar: n.ar}
 	out.b = append(out.b, s...)
 	for i := 0; i < len(s); i++ {
 		out.a = append(out.a, al)
@@ -156,39 +199,37 @@ func decodeRune(b []byte, i int) (rune, int) {
 	return utf8.DecodeRune(b[i:])
 }
 
-// mapChars applies f to every char of n. f appends the replacement through
-// t.emit (first char change 0, extra chars change 1), or returns false to
-// keep the char unchanged. If nothing changes, n itself is returned.
-func mapChars(n nstr, f func(r rune, t *tbuild) bool) nstr {
-	var t tbuild
-	started := false
+// mapChars rewrites the chars of n for which need is true with apply,
+// which emits the replacement through t.emit (first char change 0, extra
+// chars change 1). If no char needs it, n itself is returned.
+func mapChars(n nstr, need func(r rune) bool, apply func(r rune, t *tbuild)) nstr {
+	first := -1
 	for i := 0; i < len(n.b); {
 		r, size := decodeRune(n.b, i)
-		if !started {
-			// Probe without building: f must not emit when returning false.
-			var probe tbuild
-			probe.old = n
-			probe.idx = i
-			if !f(r, &probe) {
-				i += size
-				continue
-			}
-			t.reset(n)
-			t.b = append(t.b, n.b[:i]...)
-			t.a = append(t.a, n.a[:i]...)
-			t.idx = i
-			started = true
-			f(r, &t)
-			i += size
-			continue
-		}
-		if !f(r, &t) {
-			t.emitSame()
+		if need(r) {
+			first = i
+			break
 		}
 		i += size
 	}
-	if !started {
+	if first < 0 {
 		return n
+	}
+	var t tbuild
+	t.reset(n)
+	t.b = append(t.b, n.b[:first]...)
+	t.a = append(t.a, n.a[:first]...)
+	t.idx = first
+	for i := first; i < len(n.b); {
+		r, size := decodeRune(n.b, i)
+		if need(r) {
+			apply(r, &t)
+		} else {
+			t.b = append(t.b, n.b[i:i+size]...)
+			t.a = append(t.a, n.a[i:i+size]...)
+			t.idx += size
+		}
+		i += size
 	}
 	return t.result()
 }

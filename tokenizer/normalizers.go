@@ -21,23 +21,14 @@ type bertNormalizer struct {
 func (bn *bertNormalizer) normalize(n nstr) nstr {
 	if bn.cleanText {
 		n = filterChars(n, func(r rune) bool { return !(r == 0 || r == 0xFFFD || isBertControl(r)) })
-		n = mapChars(n, func(r rune, t *tbuild) bool {
-			if r != ' ' && isBertWhitespace(r) {
-				t.emit(' ', 0)
-				return true
-			}
-			return false
-		})
+		n = mapChars(n, func(r rune) bool { return r != ' ' && isBertWhitespace(r) },
+			func(r rune, t *tbuild) { t.emit(' ', 0) })
 	}
 	if bn.chinese {
-		n = mapChars(n, func(r rune, t *tbuild) bool {
-			if !isChineseChar(r) {
-				return false
-			}
+		n = mapChars(n, isChineseChar, func(r rune, t *tbuild) {
 			t.emit(' ', 0)
 			t.emit(r, 1)
 			t.emit(' ', 1)
-			return true
 		})
 	}
 	if bn.stripAccents {
@@ -70,7 +61,7 @@ func filterChars(n nstr, keep func(r rune) bool) nstr {
 	// Removing chars never changes the alignment of the kept ones in HF's
 	// filter (each kept char keeps its own alignment), so a plain copy of
 	// kept bytes is exact.
-	out := nstr{b: make([]byte, 0, len(n.b)), a: make([]span, 0, len(n.b))}
+	out := nstr{b: n.ar.bytes(len(n.b)), a: n.ar.spans(len(n.b)), ar: n.ar}
 	out.b = append(out.b, n.b[:first]...)
 	out.a = append(out.a, n.a[:first]...)
 	for i := first; i < len(n.b); {
@@ -84,46 +75,23 @@ func filterChars(n nstr, keep func(r rune) bool) nstr {
 	return out
 }
 
+func needsLower(r rune) bool {
+	if r < utf8.RuneSelf {
+		return r >= 'A' && r <= 'Z'
+	}
+	return r == 0x130 || unicode.ToLower(r) != r
+}
+
 func lowercase(n nstr) nstr {
-	// Fast path: nothing to lowercase.
-	need := false
-	for i := 0; i < len(n.b); {
-		c := n.b[i]
-		if c < utf8.RuneSelf {
-			if c >= 'A' && c <= 'Z' {
-				need = true
-				break
-			}
-			i++
-			continue
-		}
-		r, size := utf8.DecodeRune(n.b[i:])
-		if r == 0x130 || unicode.ToLower(r) != r {
-			need = true
-			break
-		}
-		i += size
-	}
-	if !need {
-		return n
-	}
-	var buf [4]rune
-	return mapChars(n, func(r rune, t *tbuild) bool {
+	return mapChars(n, needsLower, func(r rune, t *tbuild) {
 		if r < utf8.RuneSelf {
-			if r >= 'A' && r <= 'Z' {
-				t.emit(r+32, 0)
-				return true
-			}
-			return false
+			t.emit(r+32, 0)
+			return
 		}
-		rs := lowerRunes(r, buf[:0])
-		if len(rs) == 1 && rs[0] == r {
-			return false
-		}
-		for i, c := range rs {
+		var buf [4]rune
+		for i, c := range lowerRunes(r, buf[:0]) {
 			t.emit(c, b2i(i > 0))
 		}
-		return true
 	})
 }
 
@@ -146,7 +114,9 @@ func (f nfNormalizer) normalize(n nstr) nstr { return nfTransform(n, f.form) }
 // for the composed forms a composition folds the second char into the
 // first (change a+b-1).
 func nfTransform(n nstr, form norm.Form) nstr {
-	if form.IsNormal(n.b) {
+	// The normalized prefix maps to itself with changes 0.
+	k := form.QuickSpan(n.b)
+	if k == len(n.b) {
 		return n
 	}
 	compat := form == norm.NFKC || form == norm.NFKD
@@ -156,24 +126,34 @@ func nfTransform(n nstr, form norm.Form) nstr {
 		dform = norm.NFKD
 	}
 	// Decompose with changes, then canonical ordering.
-	var seq []rc
+	seq := make([]rc, 0, len(n.b)-k+8)
 	pending := 0 // start of the block not yet sorted
+	var buf [utf8.UTFMax]byte
 	push := func(r rune, change int) {
-		ccc := dform.PropertiesString(string(r)).CCC()
+		var ccc uint8
+		if r >= 0x300 {
+			m := utf8.EncodeRune(buf[:], r)
+			ccc = dform.Properties(buf[:m]).CCC()
+		}
 		if ccc == 0 {
 			sortCCC(seq[pending:])
 			pending = len(seq)
 		}
 		seq = append(seq, rc{r, change, ccc})
 	}
-	for i := 0; i < len(n.b); {
+	for i := k; i < len(n.b); {
 		r, size := decodeRune(n.b, i)
-		i += size
+		if r < 0xC0 {
+			push(r, 0)
+			i += size
+			continue
+		}
 		first := true
-		decompose(r, dform, func(d rune) {
+		decompose(r, n.b[i:i+size], dform, func(d rune) {
 			push(d, 1-b2i(first))
 			first = false
 		})
+		i += size
 	}
 	sortCCC(seq[pending:])
 	if compose {
@@ -181,6 +161,9 @@ func nfTransform(n nstr, form norm.Form) nstr {
 	}
 	var t tbuild
 	t.reset(n)
+	t.b = append(t.b, n.b[:k]...)
+	t.a = append(t.a, n.a[:k]...)
+	t.idx = k
 	for _, x := range seq {
 		t.emit(x.r, x.change)
 	}
@@ -211,8 +194,8 @@ const (
 	hangulN = 21 * 28
 )
 
-// decompose calls f with the full decomposition of r under form.
-func decompose(r rune, form norm.Form, f func(rune)) {
+// decompose calls f with the full decomposition of r (UTF-8 rb) under form.
+func decompose(r rune, rb []byte, form norm.Form, f func(rune)) {
 	if r >= hangulS && r < hangulS+19*hangulN {
 		si := r - hangulS
 		f(hangulL + si/hangulN)
@@ -222,7 +205,7 @@ func decompose(r rune, form norm.Form, f func(rune)) {
 		}
 		return
 	}
-	d := form.PropertiesString(string(r)).Decomposition()
+	d := form.Properties(rb).Decomposition()
 	if d == nil {
 		f(r)
 		return
@@ -235,6 +218,10 @@ func decompose(r rune, form norm.Form, f func(rune)) {
 // composePair returns the primary composite of a and b, if any.
 func composePair(a, b rune) (rune, bool) {
 	var buf [8]byte
+	kb := utf8.EncodeRune(buf[:], b)
+	if b < 0x300 || norm.NFC.Properties(buf[:kb]).BoundaryBefore() {
+		return 0, false
+	}
 	k := utf8.EncodeRune(buf[:], a)
 	k += utf8.EncodeRune(buf[k:], b)
 	out := norm.NFC.Append(nil, buf[:k]...)

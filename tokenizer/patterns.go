@@ -423,6 +423,8 @@ func compileRegex(p string) (pattern, error) {
 		return scanPattern(scanCLIP), nil
 	case `\w+|[^\w\s]+`:
 		return scanPattern(scanWhitespace), nil
+	case `\s+`:
+		return scanPattern(func(b []byte, i int) int { return run(b, i, isSpace) }), nil
 	}
 	t := translateRegex(p)
 	if re, err := regexp.Compile(t); err == nil {

@@ -18,10 +18,25 @@ func processWith(p postProcessor, a, b *Encoding, addSpecial bool) *Encoding {
 	if b != nil {
 		encs = append(encs, b)
 	}
-	encs = p.processEncodings(encs, addSpecial)
-	out := encs[0]
-	for _, e := range encs[1:] {
-		out = merge(out, e)
+	return concat(p.processEncodings(encs, addSpecial)...)
+}
+
+// concat returns a new encoding holding encs one after the other (the
+// inputs are not modified; they may be shared or pooled).
+func concat(encs ...*Encoding) *Encoding {
+	n := 0
+	for _, e := range encs {
+		n += e.Len()
+	}
+	out := newEncoding(n)
+	for _, e := range encs {
+		out.IDs = append(out.IDs, e.IDs...)
+		out.TypeIDs = append(out.TypeIDs, e.TypeIDs...)
+		out.AttentionMask = append(out.AttentionMask, e.AttentionMask...)
+		out.SpecialTokensMask = append(out.SpecialTokensMask, e.SpecialTokensMask...)
+		out.SequenceIDs = append(out.SequenceIDs, e.SequenceIDs...)
+		out.Tokens = append(out.Tokens, e.Tokens...)
+		out.Offsets = append(out.Offsets, e.Offsets...)
 	}
 	return out
 }
@@ -52,6 +67,7 @@ type templatePiece struct {
 	seqB    bool // Sequence B (else A) when special == ""
 	special string
 	typeID  int
+	enc     *Encoding // the special token(s), built once (never modified)
 }
 
 type templateSpecial struct {
@@ -105,8 +121,7 @@ func (t *templateProcessing) processEncodings(encs []*Encoding, add bool) []*Enc
 			continue
 		}
 		if add {
-			sp := t.specials[p.special]
-			out = append(out, specialEncoding(sp.ids, sp.toks, p.typeID))
+			out = append(out, p.enc)
 		}
 	}
 	if len(out) == 0 {
@@ -119,6 +134,15 @@ func (t *templateProcessing) processEncodings(encs []*Encoding, add bool) []*Enc
 type bertProcessing struct {
 	sep, cls     string
 	sepID, clsID int
+
+	cls0, sep0, sep1 *Encoding
+}
+
+func newBertProcessing(sep, cls string, sepID, clsID int) *bertProcessing {
+	return &bertProcessing{sep: sep, cls: cls, sepID: sepID, clsID: clsID,
+		cls0: specialEncoding([]int{clsID}, []string{cls}, 0),
+		sep0: specialEncoding([]int{sepID}, []string{sep}, 0),
+		sep1: specialEncoding([]int{sepID}, []string{sep}, 1)}
 }
 
 func (p *bertProcessing) addedTokens(pair bool) int {
@@ -137,10 +161,10 @@ func (p *bertProcessing) processEncodings(encs []*Encoding, add bool) []*Encodin
 	if !add {
 		return encs
 	}
-	out := []*Encoding{specialEncoding([]int{p.clsID}, []string{p.cls}, 0), encs[0], specialEncoding([]int{p.sepID}, []string{p.sep}, 0)}
+	out := []*Encoding{p.cls0, encs[0], p.sep0}
 	if len(encs) > 1 {
 		setTypeIDs(encs[1], 1)
-		out = append(out, encs[1], specialEncoding([]int{p.sepID}, []string{p.sep}, 1))
+		out = append(out, encs[1], p.sep1)
 	}
 	return out
 }
@@ -152,6 +176,8 @@ type robertaProcessing struct {
 	sepID, clsID   int
 	trimOffsets    bool
 	addPrefixSpace bool
+
+	cls0, sep0 *Encoding
 }
 
 func (p *robertaProcessing) addedTokens(pair bool) int {
@@ -173,9 +199,9 @@ func (p *robertaProcessing) processEncodings(encs []*Encoding, add bool) []*Enco
 	if !add {
 		return encs
 	}
-	out := []*Encoding{specialEncoding([]int{p.clsID}, []string{p.cls}, 0), encs[0], specialEncoding([]int{p.sepID}, []string{p.sep}, 0)}
+	out := []*Encoding{p.cls0, encs[0], p.sep0}
 	if len(encs) > 1 {
-		out = append(out, specialEncoding([]int{p.sepID}, []string{p.sep}, 0), encs[1], specialEncoding([]int{p.sepID}, []string{p.sep}, 0))
+		out = append(out, p.sep0, encs[1], p.sep0)
 	}
 	return out
 }

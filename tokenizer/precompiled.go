@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -145,8 +146,13 @@ func (p *Precompiled) NormalizeString(s string) string {
 // normalize is HF's Precompiled normalizer: per extended grapheme cluster,
 // the whole cluster's replacement when it is shorter than 6 bytes and has
 // one, else per char.
+var rcPool = sync.Pool{New: func() any { return new([]rc) }}
+
 func (p *Precompiled) normalize(n nstr) nstr {
-	var tr []rc
+	trp := rcPool.Get().(*[]rc)
+	defer rcPool.Put(trp)
+	tr := (*trp)[:0]
+	defer func() { *trp = tr[:0] }()
 	modified := false
 	replace := func(old []byte, rep string) {
 		oldCount := utf8.RuneCount(old)

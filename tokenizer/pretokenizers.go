@@ -1,6 +1,9 @@
 package tokenizer
 
-import "unicode/utf8"
+import (
+	"sync"
+	"unicode/utf8"
+)
 
 // pretok is one split of the input on its way to the model.
 type pretok struct {
@@ -133,7 +136,7 @@ func materialize(p pretok) pretok {
 	if !p.byteLevel {
 		return p
 	}
-	out := nstr{b: make([]byte, 0, len(p.n.b)*2), a: make([]span, 0, len(p.n.b)*2)}
+	out := nstr{b: p.n.ar.bytes(len(p.n.b) * 2), a: p.n.ar.spans(len(p.n.b) * 2), ar: p.n.ar}
 	for i, c := range p.n.b {
 		r := bytesChar[c]
 		out.b = utf8.AppendRune(out.b, r)
@@ -212,9 +215,12 @@ type patternPre struct {
 
 func (s patternPre) split(p pretok, dst []pretok) []pretok {
 	p = materialize(p)
-	var buf [32]mrange
-	ms := s.pat.findMatches(p.n.b, buf[:0])
-	return applyBehavior(p, ms, s.beh, s.invert, dst)
+	bp := mrangePool.Get().(*[]mrange)
+	ms := s.pat.findMatches(p.n.b, (*bp)[:0])
+	dst = applyBehavior(p, ms, s.beh, s.invert, dst)
+	*bp = ms[:0]
+	mrangePool.Put(bp)
+	return dst
 }
 
 // prependScheme is Metaspace's prepend_scheme.
@@ -237,13 +243,7 @@ type metaspacePre struct {
 
 func (m *metaspacePre) split(p pretok, dst []pretok) []pretok {
 	p = materialize(p)
-	n := mapChars(p.n, func(r rune, t *tbuild) bool {
-		if r == ' ' {
-			t.emit(m.rep, 0)
-			return true
-		}
-		return false
-	})
+	n := mapChars(p.n, func(r rune) bool { return r == ' ' }, func(r rune, t *tbuild) { t.emit(m.rep, 0) })
 	if len(n.b) > 0 {
 		first, _ := decodeRune(n.b, 0)
 		switch m.scheme {
@@ -300,9 +300,11 @@ func (bl byteLevelPre) split(p pretok, dst []pretok) []pretok {
 		return dst
 	}
 	k := len(dst)
-	var buf [64]mrange
-	ms := scanPattern(scanGPT2).findMatches(p.n.b, buf[:0])
+	bp := mrangePool.Get().(*[]mrange)
+	ms := scanPattern(scanGPT2).findMatches(p.n.b, (*bp)[:0])
 	dst = applyBehavior(p, ms, behIsolated, false, dst)
+	*bp = ms[:0]
+	mrangePool.Put(bp)
 	for i := k; i < len(dst); i++ {
 		dst[i].byteLevel = true
 	}
@@ -311,9 +313,14 @@ func (bl byteLevelPre) split(p pretok, dst []pretok) []pretok {
 
 type sequencePre []preTokenizer
 
+type pretokBufs struct{ a, b []pretok }
+
+var pretokPool = sync.Pool{New: func() any { return new(pretokBufs) }}
+
 func (s sequencePre) split(p pretok, dst []pretok) []pretok {
-	cur := []pretok{p}
-	var next []pretok
+	bufs := pretokPool.Get().(*pretokBufs)
+	cur := append(bufs.a[:0], p)
+	next := bufs.b[:0]
 	for _, x := range s {
 		next = next[:0]
 		for _, q := range cur {
@@ -321,5 +328,10 @@ func (s sequencePre) split(p pretok, dst []pretok) []pretok {
 		}
 		cur, next = next, cur
 	}
-	return append(dst, cur...)
+	dst = append(dst, cur...)
+	bufs.a, bufs.b = cur[:0], next[:0]
+	pretokPool.Put(bufs)
+	return dst
 }
+
+var mrangePool = sync.Pool{New: func() any { s := make([]mrange, 0, 256); return &s }}

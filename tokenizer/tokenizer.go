@@ -193,6 +193,7 @@ func (tk *Tokenizer) IsSpecial(id int) bool { return tk.added.isSpecialID(id) }
 type scratch struct {
 	a, b []pretok
 	toks []token
+	ar   arena
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
@@ -203,7 +204,7 @@ func (tk *Tokenizer) encodeSeq(text string, typeID int, seq int, limit int, dir 
 	sc := scratchPool.Get().(*scratch)
 	defer scratchPool.Put(sc)
 	av := tk.added
-	root := pretok{n: newNstr(text, 0), added: -1}
+	root := pretok{n: newNstr(text, 0, &sc.ar), added: -1}
 	cur := av.split(av.raw, av.nRaw, root, sc.a[:0])
 	next := sc.b[:0]
 	for _, p := range cur {
@@ -289,6 +290,7 @@ func (tk *Tokenizer) encodeSeq(text string, typeID int, seq int, limit int, dir 
 		enc.SequenceIDs = append(enc.SequenceIDs, seq)
 	}
 	sc.a, sc.b, sc.toks = cur[:0], next[:0], toks[:0]
+	sc.ar.reset()
 }
 
 // Encode tokenizes text, adding special tokens when addSpecial is set,
@@ -312,12 +314,18 @@ func (tk *Tokenizer) encode(a, b string, hasPair, addSpecial, pad bool) (*Encodi
 			limA = 0
 		}
 	}
-	ea := &Encoding{}
-	tk.encodeSeq(a, 0, 0, limA, dir, ea)
 	var eb *Encoding
 	if hasPair {
 		b = sanitizeUTF8(b)
-		eb = &Encoding{}
+	}
+	// The sequences are built in pooled encodings; post-processing copies
+	// them into the result.
+	bufs := encPool.Get().(*[2]Encoding)
+	defer encPool.Put(bufs)
+	ea := resetEncoding(&bufs[0])
+	tk.encodeSeq(a, 0, 0, limA, dir, ea)
+	if hasPair {
+		eb = resetEncoding(&bufs[1])
 		tk.encodeSeq(b, 1, 1, limB, dir, eb)
 	}
 	if tk.trunc != nil {
@@ -346,8 +354,10 @@ func (tk *Tokenizer) encode(a, b string, hasPair, addSpecial, pad bool) (*Encodi
 	var enc *Encoding
 	if tk.post != nil {
 		enc = tk.post.process(ea, eb, addSpecial)
+	} else if eb != nil {
+		enc = concat(ea, eb)
 	} else {
-		enc = merge(ea, eb)
+		enc = concat(ea)
 	}
 	if pad && tk.pad != nil {
 		padTo(enc, tk.padTarget(enc.Len()), tk.pad)
@@ -427,6 +437,31 @@ func (tk *Tokenizer) EncodeBatch(inputs []Input, addSpecial bool) ([]*Encoding, 
 	return out, nil
 }
 
+var encPool = sync.Pool{New: func() any { return new([2]Encoding) }}
+
+func resetEncoding(e *Encoding) *Encoding {
+	e.IDs, e.TypeIDs, e.AttentionMask, e.SpecialTokensMask = e.IDs[:0], e.TypeIDs[:0], e.AttentionMask[:0], e.SpecialTokensMask[:0]
+	e.SequenceIDs, e.Tokens, e.Offsets = e.SequenceIDs[:0], e.Tokens[:0], e.Offsets[:0]
+	return e
+}
+
+// newEncoding returns an empty encoding with room for n tokens (one
+// backing array for the int fields).
+func newEncoding(n int) *Encoding {
+	ints := make([]int, 5*n)
+	return &Encoding{
+		IDs:               ints[0:0:n],
+		TypeIDs:           ints[n : n : 2*n],
+		AttentionMask:     ints[2*n : 2*n : 3*n],
+		SpecialTokensMask: ints[3*n : 3*n : 4*n],
+		SequenceIDs:       ints[4*n : 4*n : 5*n],
+		Tokens:            make([]string, 0, n),
+		Offsets:           make([][2]int, 0, n),
+	}
+}
+
+var charAtPool = sync.Pool{New: func() any { return new([]int32) }}
+
 // toChars converts the byte offsets of one sequence's tokens into code
 // point offsets of text (HF encode_char_offsets).
 func toChars(e *Encoding, text string) {
@@ -441,7 +476,12 @@ func toChars(e *Encoding, text string) {
 		return
 	}
 	// charAt[b] = index of the char containing byte b.
-	charAt := make([]int32, len(text)+1)
+	cp := charAtPool.Get().(*[]int32)
+	defer charAtPool.Put(cp)
+	if cap(*cp) < len(text)+1 {
+		*cp = make([]int32, len(text)+1)
+	}
+	charAt := (*cp)[:len(text)+1]
 	ci := int32(0)
 	for i := 0; i < len(text); {
 		_, size := utf8.DecodeRuneInString(text[i:])
