@@ -271,7 +271,7 @@ func (m *Model) EncodeText(ctx context.Context, e *kernels.Engine, ids []int, ma
 		copy(row, m.textEmbed[ids[r]*D:(ids[r]+1)*D])
 		kernels.Add(row, m.posB[(r%L+2)*D:(r%L+3)*D])
 	}
-	if err := m.run(ctx, e, &m.backbone, ExpertB, x, B, L, mask); err != nil {
+	if err := m.run(ctx, e, &m.backbone, ExpertB, x, B, L, mask, false); err != nil {
 		return nil, err
 	}
 	m.hook("backbone", -1, x)
@@ -282,7 +282,7 @@ func (m *Model) EncodeText(ctx context.Context, e *kernels.Engine, ids []int, ma
 			clear(x[r*D : (r+1)*D])
 		}
 	}
-	if err := m.run(ctx, e, &m.backboneVL, ExpertA, x, B, L, mask); err != nil {
+	if err := m.run(ctx, e, &m.backboneVL, ExpertA, x, B, L, mask, m.Hook == nil); err != nil {
 		return nil, err
 	}
 	m.hook("backbone_vl", -1, x)
@@ -333,12 +333,12 @@ func (m *Model) EncodeImage(ctx context.Context, e *kernels.Engine, pixels []flo
 			kernels.Add(x[(b*L+j)*D:(b*L+j+1)*D], m.posA[(j+2)*D:(j+3)*D])
 		}
 	}
-	if err := m.run(ctx, e, &m.backbone, ExpertA, x, B, L, nil); err != nil {
+	if err := m.run(ctx, e, &m.backbone, ExpertA, x, B, L, nil, false); err != nil {
 		return nil, err
 	}
 	m.hook("backbone", -1, x)
 	out := &Output{CLSFeats: m.pool(e, x, B, L, m.imageProjBB)}
-	if err := m.run(ctx, e, &m.backboneVL, ExpertA, x, B, L, nil); err != nil {
+	if err := m.run(ctx, e, &m.backboneVL, ExpertA, x, B, L, nil, m.Hook == nil); err != nil {
 		return nil, err
 	}
 	m.hook("backbone_vl", -1, x)
@@ -370,7 +370,12 @@ func (m *Model) pool(e *kernels.Engine, x []float32, B, L int, proj *kernels.Pac
 // run applies the encoder stack with one expert to x (B·L, D) in place,
 // ending with the stack's final LayerNorm (torchscale Encoder.forward,
 // EncoderLayer.forward with normalize_before and subln).
-func (m *Model) run(ctx context.Context, e *kernels.Engine, st *encoderStack, x Expert, h []float32, B, L int, mask []float32) error {
+//
+// With clsOnly, the last layer and the final LayerNorm are computed for the
+// [CLS] rows only (keys and values still cover every row): the other rows
+// of h are left stale. The pooled output is unchanged, ~1/layers of the
+// work is saved.
+func (m *Model) run(ctx context.Context, e *kernels.Engine, st *encoderStack, x Expert, h []float32, B, L int, mask []float32, clsOnly bool) error {
 	cfg := &m.Cfg
 	D, F, nh := cfg.EncoderEmbedDim, cfg.FFNDim, cfg.EncoderAttentionHeads
 	T := B * L
@@ -399,6 +404,10 @@ func (m *Model) run(ctx context.Context, e *kernels.Engine, st *encoderStack, x 
 			return err
 		}
 		ex := st.layers[i][x]
+		if clsOnly && i == len(st.layers)-1 {
+			m.clsLayer(e, ex, st.final[x], h, tmp, qkv, att, inter, B, L, ap, layerNorm)
+			return nil
+		}
 		// Attention block: h += out_proj(inner_attn_ln(MHA(self_attn_layer_norm(h))))
 		layerNorm(tmp, h, T, D, ex.attnLN)
 		e.MatMul(qkv, tmp, T, ex.qkv.w, ex.qkv.b, kernels.ActNone)
@@ -415,4 +424,34 @@ func (m *Model) run(ctx context.Context, e *kernels.Engine, st *encoderStack, x 
 	}
 	layerNorm(h, h, T, D, *st.final[x])
 	return nil
+}
+
+// clsLayer is the last layer of run restricted to the [CLS] rows, followed
+// by the final LayerNorm; the results are written to h's [CLS] rows.
+func (m *Model) clsLayer(e *kernels.Engine, ex *expert, final *norm, h, tmp, qkv, att, inter []float32, B, L int,
+	ap kernels.AttnParams, layerNorm func(dst, src []float32, rows, dim int, n norm)) {
+	D, F := m.Cfg.EncoderEmbedDim, m.Cfg.FFNDim
+	T := B * L
+	// q, k, v for every row (keys and values are needed for all of them).
+	layerNorm(tmp, h, T, D, ex.attnLN)
+	e.MatMul(qkv, tmp, T, ex.qkv.w, ex.qkv.b, kernels.ActNone)
+	// One query per sequence: row b·L of qkv.
+	ap.SeqQ, ap.QStride = 1, L*3*D
+	e.Attention(att, qkv, qkv[D:], qkv[2*D:], ap) // att: (B, D)
+	layerNorm(att, att, B, D, ex.innerLN)
+	hc := make([]float32, B*D) // hc: (B, D) the [CLS] rows of h
+	for b := 0; b < B; b++ {
+		copy(hc[b*D:(b+1)*D], h[b*L*D:])
+	}
+	e.MatMul(tmp, att, B, ex.out.w, ex.out.b, kernels.ActNone)
+	kernels.Add(hc, tmp[:B*D])
+	layerNorm(tmp, hc, B, D, ex.finalLN)
+	e.MatMul(inter, tmp, B, ex.fc1.w, ex.fc1.b, kernels.ActGELU)
+	layerNorm(inter, inter, B, F, ex.ffnLN)
+	e.MatMul(tmp, inter, B, ex.fc2.w, ex.fc2.b, kernels.ActNone)
+	kernels.Add(hc, tmp[:B*D])
+	layerNorm(hc, hc, B, D, *final)
+	for b := 0; b < B; b++ {
+		copy(h[b*L*D:b*L*D+D], hc[b*D:(b+1)*D])
+	}
 }

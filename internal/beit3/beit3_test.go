@@ -386,3 +386,33 @@ func TestUnexpectedTensorsListed(t *testing.T) {
 		t.Errorf("missing tensor: %v", err)
 	}
 }
+
+// TestCLSOnlyLastLayer: computing backbone_vl's last layer for the [CLS]
+// rows only gives the embeddings of the full computation.
+func TestCLSOnlyLastLayer(t *testing.T) {
+	g := openGolden(t)
+	m := loadMini(t, openCkpt(t))
+	ids := g.ints(t, "text.input_ids")
+	am := g.ints(t, "text.attention_mask")
+	mask := make([]float32, len(am))
+	for i, v := range am {
+		mask[i] = float32(v)
+	}
+	px := g.f32(t, "image.pixel_values")
+	fast, err := m.EncodeText(context.Background(), nil, ids, mask, 10, 52)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fastI, err := m.EncodeImage(context.Background(), nil, px, 9)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Hook = func(string, int, []float32) {}
+	full, _ := m.EncodeText(context.Background(), nil, ids, mask, 10, 52)
+	fullI, _ := m.EncodeImage(context.Background(), nil, px, 9)
+	m.Hook = nil
+	compare(t, "cls-only text", fast.Embeddings, full.Embeddings, m.Dim(), 0.9999999, 1e-6)
+	compare(t, "cls-only image", fastI.Embeddings, fullI.Embeddings, m.Dim(), 0.9999999, 1e-6)
+	compare(t, "cls-only text vs golden", fast.Embeddings, g.f32(t, "text.embeddings"), m.Dim(), 0.99999, 1e-4)
+	compare(t, "cls-only image vs golden", fastI.Embeddings, g.f32(t, "image.embeddings"), m.Dim(), 0.99999, 1e-4)
+}
