@@ -134,9 +134,11 @@ func checkMatMul(c []float32, ldc int, a []float32, lda int, m int, w *Packed, b
 	}
 }
 
-// Cache blocking. A k-block of kcSteps k-steps of a 12-row A micro-panel
-// (≤ 18 KiB) stays in L1 while the B panels of an N-block (ncPanels·32
-// columns, ≤ ~400 KiB) stream from L2.
+// Cache blocking. A k-block (≤ kcMaxSteps k-steps) of a 12-row A
+// micro-panel (≤ 18 KiB) stays in L1 while the B panels of an N-block
+// (ncPanels·32 columns, ≤ 400 KiB) stay in L2; a task covers up to
+// mcMaxTiles micro-panels of rows. Variables only so benchmarks can tune
+// them (see tune_test.go); never changed at run time.
 var (
 	kcMaxSteps = 384
 	ncPanels   = 8
@@ -155,7 +157,7 @@ func getScratch(n int) *[]byte {
 	return &b
 }
 
-// alignedFloats returns n float32 in s (64-byte aligned).
+// f32s views b as float32s.
 func f32s(b []byte) []float32 {
 	if len(b) < 4 {
 		return nil
