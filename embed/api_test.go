@@ -169,3 +169,30 @@ func TestConcurrent(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// flakyCtx reports cancellation from its n-th Err call on, so a run is
+// canceled part-way (between batches or layers).
+type flakyCtx struct {
+	context.Context
+	calls, n int
+}
+
+func (c *flakyCtx) Err() error {
+	c.calls++
+	if c.calls >= c.n {
+		return context.Canceled
+	}
+	return nil
+}
+
+func TestCancelMidway(t *testing.T) {
+	g := loadGolden(t, "bert-mini-embed")
+	m := g.open(t, WithBatchTokens(1), WithThreads(1))
+	for _, n := range []int{2, 3, 5, 8} {
+		_, err := m.Embed(&flakyCtx{Context: context.Background(), n: n}, &Request{Input: g.Texts})
+		var e *Error
+		if !errors.As(err, &e) || e.Code != Canceled {
+			t.Errorf("canceled at Err call %d: %v", n, err)
+		}
+	}
+}

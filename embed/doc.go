@@ -17,7 +17,9 @@
 //	resp, err := m.Embed(ctx, &embed.Request{Input: embed.Input{"q"}, InputType: "query", Dimension: 256})
 //
 // Inside, inputs are tokenized, sorted by length and cut into batches under
-// a token budget (little padding), run through the trunk, pooled, normalized
-// and returned in input order. A Model is safe for concurrent use; the
+// a token budget (grouped to minimise padded tokens plus a per-pass cost),
+// run through the trunk (BERT/XLM-R skip padding altogether: linear layers
+// on real tokens only, attention per sequence), pooled, normalized and
+// returned in input order. A Model is safe for concurrent use; the
 // context is checked between batches and layers.
 package embed
