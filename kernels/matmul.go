@@ -47,25 +47,32 @@ func Pack(w []float32, n, k int, prec Precision) *Packed {
 		kpad := (k + 31) &^ 31
 		p.ksteps = kpad / 2
 		p.b16 = make([]uint16, np*p.ksteps*2*nr)
-		for j := 0; j < n; j++ {
-			pan := p.b16[(j/nr)*p.ksteps*2*nr:]
-			col := j % nr
-			row := w[j*k : j*k+k]
-			for q, v := range row {
-				pan[(q/2)*2*nr+2*col+q%2] = bf16Bits(v)
+		Default.Parallel(np, func(lo, hi int) {
+			for pi := lo; pi < hi; pi++ {
+				pan := p.b16[pi*p.ksteps*2*nr : (pi+1)*p.ksteps*2*nr]
+				for col := 0; col < nr && pi*nr+col < n; col++ {
+					row := w[(pi*nr+col)*k : (pi*nr+col)*k+k]
+					for q, v := range row {
+						pan[(q/2)*2*nr+2*col+q%2] = bf16Bits(v)
+					}
+				}
 			}
-		}
+		})
 	default:
 		p.Prec = FP32
 		p.ksteps = k
 		p.f32 = make([]float32, np*k*nr)
-		for j := 0; j < n; j++ {
-			pan := p.f32[(j/nr)*k*nr:]
-			col := j % nr
-			for q, v := range w[j*k : j*k+k] {
-				pan[q*nr+col] = v
+		Default.Parallel(np, func(lo, hi int) {
+			for pi := lo; pi < hi; pi++ {
+				pan := p.f32[pi*k*nr : (pi+1)*k*nr]
+				for col := 0; col < nr && pi*nr+col < n; col++ {
+					row := w[(pi*nr+col)*k : (pi*nr+col)*k+k]
+					for q, v := range row {
+						pan[q*nr+col] = v
+					}
+				}
 			}
-		}
+		})
 	}
 	return p
 }
