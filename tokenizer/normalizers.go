@@ -1,6 +1,8 @@
 package tokenizer
 
 import (
+	"sync"
+	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -222,15 +224,29 @@ func composePair(a, b rune) (rune, bool) {
 	if b < 0x300 || norm.NFC.Properties(buf[:kb]).BoundaryBefore() {
 		return 0, false
 	}
+	key := uint64(uint32(a))<<32 | uint64(uint32(b))
+	if v, ok := composeCache.Load(key); ok {
+		r := v.(rune)
+		return r, r >= 0
+	}
 	k := utf8.EncodeRune(buf[:], a)
 	k += utf8.EncodeRune(buf[k:], b)
 	out := norm.NFC.Append(nil, buf[:k]...)
 	r, size := utf8.DecodeRune(out)
-	if size == len(out) && r != a {
-		return r, true
+	if !(size == len(out) && r != a) {
+		r = -1
 	}
-	return 0, false
+	if composeCount.Add(1) <= 1<<16 {
+		composeCache.Store(key, r)
+	}
+	return r, r >= 0
 }
+
+var composeCount atomic.Int64
+
+// composeCache memoizes composePair (bounded by the pairs that occur:
+// starters followed by combining marks).
+var composeCache sync.Map
 
 // recompose is the canonical composition of the crate's Recompositions.
 func recompose(in []rc) []rc {
@@ -345,7 +361,9 @@ func (p replaceNormalizer) normalize(n nstr) nstr { return replaceAll(n, p.pat, 
 // replaceAll is HF NormalizedString::replace: each match is removed and the
 // content chars are inserted, aligned with the last removed byte.
 func replaceAll(n nstr, pat pattern, content string) nstr {
-	ms := pat.findMatches(n.b, nil)
+	bp := mrangePool.Get().(*[]mrange)
+	ms := pat.findMatches(n.b, (*bp)[:0])
+	defer func() { *bp = ms[:0]; mrangePool.Put(bp) }()
 	any := false
 	for _, m := range ms {
 		if m.match {
