@@ -150,6 +150,19 @@ var inertGlobals = map[string]bool{
 	"_codecs.encode":                                    true, // bytes in protocol-2 numpy pickles
 	"torch.device":                                      true,
 	"torch.torch_version.TorchVersion":                  true,
+	// sacred config containers (VLMo / M2 build their config with sacred
+	// and save_hyperparameters() keeps it).
+	"sacred.config.custom_containers.ReadOnlyDict": true,
+	"sacred.config.custom_containers.ReadOnlyList": true,
+	// Hydra/omegaconf hyper_parameters.
+	"omegaconf.dictconfig.DictConfig":  true,
+	"omegaconf.listconfig.ListConfig":  true,
+	"omegaconf.base.ContainerMetadata": true,
+	"omegaconf.base.Metadata":          true,
+	"omegaconf.nodes.AnyNode":          true,
+	"typing.Any":                       true,
+	"pathlib.PosixPath":                true,
+	"pathlib.WindowsPath":              true,
 }
 
 func resolveGlobal(module, name string) (*pyGlobal, error) {

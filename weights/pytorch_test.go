@@ -436,3 +436,27 @@ func TestPyTorchSharded(t *testing.T) {
 		t.Fatal("path in shard name accepted")
 	}
 }
+
+// TestPyTorchLightningSacred: a Lightning checkpoint whose hyper_parameters
+// hold a sacred ReadOnlyDict (as VLMo's save_hyperparameters() keeps) and
+// whose callbacks hold tensors loads; only state_dict's tensors are kept.
+func TestPyTorchLightningSacred(t *testing.T) {
+	p := &pk{}
+	p.op(0x80, 2, '}', '(')
+	p.str("epoch").int(7)
+	p.str("hyper_parameters").op('}').str("config")
+	p.global("sacred.config.custom_containers", "ReadOnlyDict").op('(', '}', '(').str("max_text_len").int(52).op('u', 't', 'R')
+	p.op('s')
+	p.str("callbacks").op('}').str("best_model_score").tensor("FloatStorage", "1", 1, 0, []int{}, []int{}).op('s')
+	p.str("state_dict").op('}').str("w").tensor("FloatStorage", "0", 1, 0, []int{1}, []int{1}).op('s')
+	p.op('u', '.')
+	data := writeZip(t, map[string][]byte{"archive/data.pkl": p.Bytes(), "archive/data/0": f32bytes(4), "archive/data/1": f32bytes(0.5)})
+	f, err := ReadPyTorch(data, "lightning.ckpt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(f.Names(), ",") != "w" {
+		t.Fatalf("names %v", f.Names())
+	}
+	t.Logf("skipped %v", f.Skipped())
+}
