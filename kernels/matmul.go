@@ -356,3 +356,16 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 func MatMul(c, a []float32, m int, w *Packed, bias []float32, act Act) {
 	Default.MatMul(c, a, m, w, bias, act)
 }
+
+// MatMulT computes c[m×n] = a[m×k] · b[n×k]ᵀ for an unpacked b (e.g. a
+// similarity matrix between two sets of vectors). It packs b per call; for a
+// weight used more than once, Pack it once and call MatMul.
+func (e *Engine) MatMulT(c, a, b []float32, m, n, k int) {
+	if m == 0 || n == 0 {
+		return
+	}
+	e.MatMul(c, a, m, Pack(b, n, k, FP32), nil, ActNone)
+}
+
+// MatMulT runs Default.MatMulT.
+func MatMulT(c, a, b []float32, m, n, k int) { Default.MatMulT(c, a, b, m, n, k) }

@@ -41,3 +41,7 @@ func Dot(a, b []float32) float32 { return prim.dot(a, b) }
 
 // ApplyAct applies act to x in place.
 func ApplyAct(x []float32, act Act) { prim.act(x, act) }
+
+// Exp sets x[i] = exp(x[i]) (float32 polynomial on SIMD paths: within 2
+// ulp-ish of math.Exp for |x| ≤ 87; -Inf gives 0).
+func Exp(x []float32) { prim.expSum(x, 0) }

@@ -187,3 +187,29 @@ func TestRoPE(t *testing.T) {
 		}
 	}
 }
+
+func TestExpAndMatMulT(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	x := randSlice(r, 37)
+	for i := range x {
+		x[i] *= 20
+	}
+	x[3] = float32(math.Inf(-1))
+	y := append([]float32(nil), x...)
+	Exp(x)
+	for i, v := range y {
+		if want := math.Exp(float64(v)); !close32(float64(x[i]), want, 2e-6, 0) {
+			t.Fatalf("Exp(%v) = %v, want %v", v, x[i], want)
+		}
+	}
+	m, n, k := 5, 7, 33
+	a, b := randSlice(r, m*k), randSlice(r, n*k)
+	c := make([]float32, m*n)
+	MatMulT(c, a, b, m, n, k)
+	ref, scale := refMatMul(a, k, m, b, n, k, nil, false)
+	for i := range c {
+		if math.Abs(float64(c[i])-ref[i]) > 1e-5*scale[i] {
+			t.Fatalf("MatMulT [%d] = %v, want %v", i, c[i], ref[i])
+		}
+	}
+}
