@@ -50,9 +50,8 @@ const (
 )
 
 // handlerFunc answers one request body for a model. It returns the response
-// value (marshalled as JSON; its request_id and latency are filled in by the
-// server through setMeta when it implements it) and the token count for the
-// metrics.
+// value (marshalled as JSON, its request_id set to requestID) and the token
+// count for the metrics.
 type handlerFunc func(ctx context.Context, requestID string, body []byte) (resp any, tokens int, err error)
 
 // service is one loaded model under a service id: the route kinds it answers.
@@ -251,9 +250,6 @@ func (s *server) serveModel(w http.ResponseWriter, r *http.Request, kind, servic
 	if err != nil {
 		s.writeError(w, r, route, id, start, err)
 		return
-	}
-	if m, ok := resp.(interface{ setMeta(string, int) }); ok {
-		m.setMeta(id, int(time.Since(start).Milliseconds()))
 	}
 	s.writeJSON(w, r, route, start, http.StatusOK, resp)
 	s.metrics.tokens(route, tokens)
@@ -677,11 +673,7 @@ func runServe(args []string) int {
 			return 1
 		}
 		srv.services[id] = svc
-		kinds := make([]string, 0, len(svc.handlers))
-		for k := range svc.handlers {
-			kinds = append(kinds, k)
-		}
-		logger.Info("model loaded", "service_id", id, "dir", dir, "routes", kinds, "ms", time.Since(t0).Milliseconds())
+		logger.Info("model loaded", "service_id", id, "dir", dir, "routes", sortedKeys(svc.handlers), "ms", time.Since(t0).Milliseconds())
 	}
 	srv.ready.Store(true)
 	logger.Info("ready")

@@ -20,8 +20,6 @@ type fakeResp struct {
 	Echo      string `json:"echo"`
 }
 
-func (f *fakeResp) setMeta(id string, ms int) { f.RequestID, f.Latency = id, ms }
-
 func fakeServer(t *testing.T, cfg serverConfig) *httptest.Server {
 	t.Helper()
 	h := func(ctx context.Context, id string, body []byte) (any, int, error) {
@@ -34,7 +32,7 @@ func fakeServer(t *testing.T, cfg serverConfig) *httptest.Server {
 		if req.Input == "" {
 			return nil, 0, apierr.Invalid("input is empty")
 		}
-		return &fakeResp{Echo: req.Input}, len(req.Input), nil
+		return &fakeResp{RequestID: id, Echo: req.Input}, len(req.Input), nil
 	}
 	svc := &service{id: "ops-fake", handlers: map[string]handlerFunc{kindEmbedding: h},
 		openai: func(ctx context.Context, in []string) ([][]float32, int, error) {
