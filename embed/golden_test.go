@@ -231,7 +231,9 @@ func TestQwen3Padding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m.fam.side = 0
+	f := *m.fam // the trunk is shared between Models: change a copy
+	f.side = 0
+	m.fam = &f
 	right, err := m.EmbedTexts(context.Background(), g.Texts...)
 	if err != nil {
 		t.Fatal(err)

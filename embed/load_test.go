@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/airvec/airvec/internal/testdata"
+	"github.com/airvec/airvec/kernels"
 )
 
 // A repo id resolves through the local Hugging Face cache.
@@ -63,4 +64,39 @@ func TestLoadErrors(t *testing.T) {
 	if _, err := Load(src, WithThreads(-1)); err == nil {
 		t.Error("negative threads accepted")
 	}
+}
+
+// Loading the same checkpoint twice shares the trunk; closing one Model
+// leaves the other working.
+func TestSharedTrunk(t *testing.T) {
+	dir := testdata.Path(t, "models/xlmr-mini-embed")
+	a, err := Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Load(dir, WithMaxTokens(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(dir, WithPrecision(kernels.BF16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if a.fam != b.fam || a.fam == c.fam {
+		t.Errorf("trunk sharing: a==b %v, a==c %v", a.fam == b.fam, a.fam == c.fam)
+	}
+	want, err := a.EmbedTexts(context.Background(), "hello world")
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Close()
+	got, err := b.EmbedTexts(context.Background(), "hello world")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := stats(got[0], want[0]); m != 0 {
+		t.Errorf("after closing the first Model: max-abs %g", m)
+	}
+	b.Close()
 }

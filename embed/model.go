@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
+	"path/filepath"
 	"sync"
 	"time"
+	"weak"
 
 	"github.com/airvec/airvec/internal/apierr"
 	"github.com/airvec/airvec/internal/encoder"
@@ -68,26 +71,75 @@ func Load(dirOrRepoID string, opts ...Option) (*Model, error) {
 	if d.ConfigJSON == nil {
 		return nil, fmt.Errorf("embed: %s: no config.json", d.Path)
 	}
+	key, cacheable := familyKey(d, o.prec)
+	if cacheable {
+		if v, ok := famCache.Load(key); ok {
+			if fam := v.(weak.Pointer[family]).Value(); fam != nil {
+				return build(d, nil, fam, o, nil)
+			}
+		}
+	}
 	st, err := d.Weights()
 	if err != nil {
 		return nil, fmt.Errorf("embed: %w", err)
 	}
-	m, err := build(d, st, o, nil)
+	fam, err := loadFamily(d.ConfigJSON, weights.NewScope(st), o.prec)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	m, err := build(d, st, fam, o, nil)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	if cacheable {
+		famCache.Store(key, weak.Make(fam))
+	}
 	return m, nil
 }
 
-// build assembles the model; tok nil loads the directory's tokenizer.json.
-func build(d *weights.Dir, st weights.Store, o options, tok textEncoder) (*Model, error) {
-	raw, dir := d.ConfigJSON, d.Path
-	stc, err := readST(d)
-	if err != nil {
-		return nil, err
+// famCache shares loaded trunks (immutable) between Models of the same
+// checkpoint and precision: loading a model twice costs one load. Entries
+// are weak, so a trunk no Model uses is collected. The trunk's tensors stay
+// valid after the store that loaded them is closed (weights keeps viewed
+// mappings alive).
+var famCache sync.Map // famKey → weak.Pointer[family]
+
+type famKey struct {
+	config string
+	weight string
+	size   int64
+	mtime  int64
+	prec   kernels.Precision
+}
+
+// familyKey identifies d's trunk: config.json, the main weight file (path,
+// size, mtime) and the precision.
+func familyKey(d *weights.Dir, prec kernels.Precision) (famKey, bool) {
+	for _, w := range d.WeightFiles() {
+		if !w.Readable {
+			continue
+		}
+		p, err := filepath.Abs(w.Path)
+		if err != nil {
+			return famKey{}, false
+		}
+		st, err := os.Stat(p)
+		if err != nil {
+			return famKey{}, false
+		}
+		return famKey{string(d.ConfigJSON), p, st.Size(), st.ModTime().UnixNano(), prec}, true
 	}
-	fam, err := loadFamily(raw, weights.NewScope(st), o.prec)
+	return famKey{}, false
+}
+
+// build assembles the model around a loaded trunk; st (may be nil when the
+// trunk is shared) is closed by Close; tok nil loads the directory's
+// tokenizer.json.
+func build(d *weights.Dir, st weights.Store, fam *family, o options, tok textEncoder) (*Model, error) {
+	dir := d.Path
+	stc, err := readST(d)
 	if err != nil {
 		return nil, err
 	}
@@ -99,7 +151,7 @@ func build(d *weights.Dir, st weights.Store, o options, tok textEncoder) (*Model
 	var vc struct {
 		VocabSize int `json:"vocab_size"`
 	}
-	_ = json.Unmarshal(raw, &vc)
+	_ = json.Unmarshal(d.ConfigJSON, &vc)
 	m.vocab = vc.VocabSize
 	if m.engine == nil {
 		m.engine = kernels.Default
@@ -179,6 +231,9 @@ func (m *Model) Close() error {
 		return nil
 	}
 	m.closed = true
+	if m.store == nil {
+		return nil
+	}
 	return m.store.Close()
 }
 
