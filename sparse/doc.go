@@ -3,8 +3,10 @@
 //
 // Supported model directories (Hugging Face layout):
 //
-//   - BertForMaskedLM, as SPLADE and the OpenSearch neural-sparse encoders
-//     ship it (decoder tied to the word embeddings): the weight of vocab id
+//   - BertForMaskedLM or DistilBertForMaskedLM, as SPLADE and the OpenSearch
+//     neural-sparse encoders ship them (decoder tied to the word
+//     embeddings; DistilBERT runs on the BERT trunk through a by-name view
+//     of its tensors, see distilbert.go): the weight of vocab id
 //     v is max over positions of log(1 + ReLU(logit[v])), padding masked;
 //     the special tokens of special_tokens_map.json are dropped. The vocab
 //     projection is fused with the max (internal/heads): only real tokens

@@ -62,9 +62,9 @@ type modelConfig struct {
 	Architectures []string `json:"architectures"`
 }
 
-// Load reads a sparse model directory: a BertForMaskedLM (SPLADE,
-// OpenSearch neural-sparse; an idf.json beside it enables inference-free
-// queries) or an encoder (XLMRobertaModel, BertModel) with BGE-M3's
+// Load reads a sparse model directory: a BertForMaskedLM or
+// DistilBertForMaskedLM (SPLADE, OpenSearch neural-sparse; an idf.json
+// beside it enables inference-free queries) or an encoder (XLMRobertaModel, BertModel) with BGE-M3's
 // sparse_linear.safetensors (or the sparse_linear.pt BGE-M3 ships). Needs
 // config.json, the weights and tokenizer.json. dir may also be a Hugging
 // Face repo id found in the local cache.
@@ -98,7 +98,7 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	}
 	var kind Kind
 	switch {
-	case arch == "BertForMaskedLM":
+	case arch == "BertForMaskedLM" || arch == "DistilBertForMaskedLM":
 		kind = Splade
 	case lexPath != "":
 		kind = Lexical
@@ -108,13 +108,22 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	if d.Tokenizer.JSON == "" {
 		return nil, fmt.Errorf("sparse: %s: no tokenizer.json", d.Path)
 	}
-	cfg, err := bert.ParseConfig(raw)
+	distil := arch == "DistilBertForMaskedLM"
+	var cfg bert.Config
+	if distil {
+		cfg, err = bertConfigFromDistil(raw)
+	} else {
+		cfg, err = bert.ParseConfig(raw)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("sparse: %w", err)
 	}
 	st, err := d.Weights()
 	if err != nil {
 		return nil, fmt.Errorf("sparse: %w", err)
+	}
+	if distil {
+		st = newDistilStore(st)
 	}
 	root := weights.NewScope(st)
 	trunkScope := root
