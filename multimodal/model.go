@@ -101,6 +101,11 @@ func imageError(i int, err error) error {
 
 // Embed answers a service request: one L2-normalised embedding per entry,
 // in input order.
+//
+// Images are decoded in chunks of the image batch (WithImageBatch), in
+// parallel on the model's engine, and each chunk is embedded before the
+// next is decoded, so the decoded pixels held at once are bounded by the
+// batch size times the pixel limit.
 func (m *Model) Embed(ctx context.Context, req *Request) (*Response, error) {
 	start := time.Now()
 	if err := req.Validate(m.o.maxInputs); err != nil {
@@ -110,40 +115,44 @@ func (m *Model) Embed(ctx context.Context, req *Request) (*Response, error) {
 	out := make([][]float32, n)
 	var usage Usage
 	if fb, ok := m.b.(fusedBackend); ok {
-		items := make([]fusedItem, n)
-		for i, in := range req.Input {
-			items[i].Text = in.Text
-			if in.Image != "" {
-				img, err := m.loadImage(ctx, i, in.Image)
-				if err != nil {
-					return nil, err
+		for lo := 0; lo < n; lo += m.o.imageBatch {
+			hi := min(lo+m.o.imageBatch, n)
+			items := make([]fusedItem, hi-lo)
+			var srcs []string
+			var at []int
+			for i, in := range req.Input[lo:hi] {
+				items[i].Text = in.Text
+				if in.Image != "" {
+					srcs = append(srcs, in.Image)
+					at = append(at, lo+i)
 				}
-				items[i].Image = img
-				usage.Image++
 			}
+			imgs, err := m.loadImages(ctx, srcs, at)
+			if err != nil {
+				return nil, err
+			}
+			for k, i := range at {
+				items[i-lo].Image = imgs[k]
+			}
+			usage.Image += len(imgs)
+			embs, toks, err := fb.embedFused(ctx, m.o.engine, items)
+			if err != nil {
+				return nil, apierr.From(err)
+			}
+			copy(out[lo:hi], embs)
+			usage.TokenCount += toks
 		}
-		embs, toks, err := fb.embedFused(ctx, m.o.engine, items)
-		if err != nil {
-			return nil, apierr.From(err)
-		}
-		copy(out, embs)
-		usage.TokenCount = toks
 	} else {
-		var texts []string
+		var texts, srcs []string
 		var textIdx, imgIdx []int
-		var imgs []*imageproc.RGB
 		for i, in := range req.Input {
 			if in.Text != "" { // text wins over image for non-fusing models
 				texts = append(texts, in.Text)
 				textIdx = append(textIdx, i)
-				continue
+			} else {
+				srcs = append(srcs, in.Image)
+				imgIdx = append(imgIdx, i)
 			}
-			img, err := m.loadImage(ctx, i, in.Image)
-			if err != nil {
-				return nil, err
-			}
-			imgs = append(imgs, img)
-			imgIdx = append(imgIdx, i)
 		}
 		if len(texts) > 0 {
 			embs, toks, err := m.b.embedTexts(ctx, m.o.engine, texts)
@@ -155,15 +164,20 @@ func (m *Model) Embed(ctx context.Context, req *Request) (*Response, error) {
 			}
 			usage.TokenCount = toks
 		}
-		if len(imgs) > 0 {
+		for lo := 0; lo < len(srcs); lo += m.o.imageBatch {
+			hi := min(lo+m.o.imageBatch, len(srcs))
+			imgs, err := m.loadImages(ctx, srcs[lo:hi], imgIdx[lo:hi])
+			if err != nil {
+				return nil, err
+			}
 			embs, err := m.b.embedImages(ctx, m.o.engine, imgs)
 			if err != nil {
 				return nil, apierr.From(err)
 			}
-			for j, i := range imgIdx {
+			for j, i := range imgIdx[lo:hi] {
 				out[i] = embs[j]
 			}
-			usage.Image = len(imgs)
+			usage.Image += len(imgs)
 		}
 	}
 	resp := &Response{RequestID: newRequestID(), Usage: usage}
@@ -173,6 +187,32 @@ func (m *Model) Embed(ctx context.Context, req *Request) (*Response, error) {
 	}
 	resp.Latency = int(time.Since(start).Milliseconds())
 	return resp, nil
+}
+
+// loadImages resolves and decodes srcs (the images of request entries idx)
+// in parallel on the engine; the error reported is that of the first
+// failing entry.
+func (m *Model) loadImages(ctx context.Context, srcs []string, idx []int) ([]*imageproc.RGB, error) {
+	imgs := make([]*imageproc.RGB, len(srcs))
+	errs := make([]error, len(srcs))
+	m.o.engine.Parallel(len(srcs), func(lo, hi int) {
+		for j := lo; j < hi; j++ {
+			if err := ctx.Err(); err != nil {
+				errs[j] = err
+				continue
+			}
+			imgs[j], errs[j] = m.loadImage(ctx, idx[j], srcs[j])
+		}
+	})
+	for _, err := range errs {
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, apierr.From(ctx.Err())
+			}
+			return nil, err
+		}
+	}
+	return imgs, nil
 }
 
 // EmbedTexts embeds texts (L2-normalised).
@@ -194,23 +234,26 @@ func (m *Model) EmbedTexts(ctx context.Context, texts []string) ([][]float32, er
 
 // EmbedImages embeds images given as the service takes them (data URI,
 // base64, path, file:// or — with a fetcher — http(s) URL), L2-normalised.
+// Decoding is chunked and parallel as in Embed.
 func (m *Model) EmbedImages(ctx context.Context, images []string) ([][]float32, error) {
-	imgs := make([]*imageproc.RGB, len(images))
-	for i, src := range images {
-		img, err := m.loadImage(ctx, i, src)
+	out := make([][]float32, 0, len(images))
+	idx := make([]int, len(images))
+	for i := range idx {
+		idx[i] = i
+	}
+	for lo := 0; lo < len(images); lo += m.o.imageBatch {
+		hi := min(lo+m.o.imageBatch, len(images))
+		imgs, err := m.loadImages(ctx, images[lo:hi], idx[lo:hi])
 		if err != nil {
 			return nil, err
 		}
-		imgs[i] = img
+		embs, err := m.b.embedImages(ctx, m.o.engine, imgs)
+		if err != nil {
+			return nil, apierr.From(err)
+		}
+		out = append(out, embs...)
 	}
-	if len(imgs) == 0 {
-		return nil, nil
-	}
-	embs, err := m.b.embedImages(ctx, m.o.engine, imgs)
-	if err != nil {
-		return nil, apierr.From(err)
-	}
-	return embs, nil
+	return out, nil
 }
 
 // LogitScale is the factor ZeroShot applies to cosine similarities

@@ -199,3 +199,46 @@ func TestLoadErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestImageChunks: chunked decoding and embedding (WithImageBatch) gives
+// the same vectors as one batch, and errors name the request index.
+func TestImageChunks(t *testing.T) {
+	man, _, root := readManifest(t, "clip-mini")
+	dir := filepath.Join(root, man.ModelDir)
+	one := loadWithGoldenTok(t, dir, man)
+	defer one.Close()
+	small := loadWithGoldenTok(t, dir, man, WithImageBatch(2), WithThreads(2))
+	defer small.Close()
+	req := &Request{}
+	for i, img := range man.Images {
+		req.Input = append(req.Input, Input{Image: filepath.Join(root, "images", img)})
+		if i == 3 {
+			req.Input = append(req.Input, Input{Text: man.Texts[2]})
+		}
+	}
+	a, err := one.Embed(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := small.Embed(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Usage != b.Usage || b.Usage.Image != len(man.Images) {
+		t.Errorf("usage %+v vs %+v", a.Usage, b.Usage)
+	}
+	for i := range a.Result.Embeddings {
+		if d := maxAbs(a.Result.Embeddings[i].Embedding, b.Result.Embeddings[i].Embedding); d > 1e-6 {
+			t.Errorf("entry %d differs by %g", i, d)
+		}
+	}
+	req.Input[7].Image = "data:image/png;base64,AAAA"
+	_, err = small.Embed(context.Background(), req)
+	if err == nil || !strings.Contains(err.Error(), "input[7].image") {
+		t.Errorf("error %v, want one naming input[7]", err)
+	}
+	embs, err := small.EmbedImages(context.Background(), []string{req.Input[0].Image, req.Input[1].Image, req.Input[2].Image})
+	if err != nil || len(embs) != 3 || maxAbs(embs[2], a.Result.Embeddings[2].Embedding) > 1e-6 {
+		t.Errorf("EmbedImages: %d, %v", len(embs), err)
+	}
+}
