@@ -27,15 +27,16 @@ type backend interface {
 	// embedTexts returns one L2-normalised embedding per text and the
 	// number of tokens the model consumed (special tokens included).
 	embedTexts(ctx context.Context, e *kernels.Engine, texts []string) ([][]float32, int, error)
-	// embedImages returns one L2-normalised embedding per decoded image.
-	// Batching within is the backend's business (o.imageBatch is a hint).
+	// embedImages returns one L2-normalised embedding per decoded image
+	// (Model passes at most the image batch at a time).
 	embedImages(ctx context.Context, e *kernels.Engine, imgs []*imageproc.RGB) ([][]float32, error)
 }
 
 // fusedBackend is implemented by families whose entries may carry text and
 // image together, embedded into one vector (GME). Model routes every entry
-// of a request to embedFused when the backend implements it; otherwise an
-// entry with both fields embeds its text.
+// of a request to embedFused when the backend implements it, in chunks of
+// at most the image batch (WithImageBatch) entries in request order;
+// otherwise an entry with both fields embeds its text.
 type fusedBackend interface {
 	backend
 	// embedFused embeds each item (text only, image only, or both) and
