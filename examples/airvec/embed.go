@@ -35,6 +35,9 @@ func runEmbed(args []string) int {
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	maxInputs := fs.Int("max-inputs", embed.DefaultMaxInputs, "most inputs per request")
 	noTrunc := fs.Bool("no-truncate", false, "reject inputs longer than the model's max tokens instead of truncating")
+	maxTokens := fs.Int("max-tokens", 0, "longest input in tokens (0 = the model's max_seq_length)")
+	batchTokens := fs.Int("batch-tokens", 8192, "padded tokens per forward pass")
+	instruction := fs.String("instruction", "", "task for instruction-tuned embedders (Qwen3): queries get \"Instruct: <task>\\nQuery:\"")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: airvec embed -model DIR [-f FILE] [-precision fp32|bf16] [-threads N]")
 		fs.PrintDefaults()
@@ -60,8 +63,12 @@ func runEmbed(args []string) int {
 	if err != nil {
 		return fail(rid, err)
 	}
-	m, err := embed.Load(*model, embed.WithPrecision(prec), embed.WithThreads(*threads),
-		embed.WithMaxInputs(*maxInputs), embed.WithTruncation(!*noTrunc))
+	opts := []embed.Option{embed.WithPrecision(prec), embed.WithThreads(*threads), embed.WithMaxInputs(*maxInputs),
+		embed.WithTruncation(!*noTrunc), embed.WithBatchTokens(*batchTokens), embed.WithInstruction(*instruction)}
+	if *maxTokens > 0 {
+		opts = append(opts, embed.WithMaxTokens(*maxTokens))
+	}
+	m, err := embed.Load(*model, opts...)
 	if err != nil {
 		return fail(rid, err)
 	}
