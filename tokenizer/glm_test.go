@@ -136,3 +136,44 @@ func TestGLMM2Manifest(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkGLM encodes the 5 MB multilingual bench text (one document per
+// Encode, no truncation) and reports pieces/s.
+func BenchmarkGLM(b *testing.B) {
+	g, err := LoadGLM(testdata.Path(b, "models/m2-mini/tokenizer/sp.model"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	f, err := os.Open(testdata.Path(b, "tokenizers/bench/bench5mb.jsonl.gz"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var docs []string
+	sc := bufio.NewScanner(zr)
+	sc.Buffer(nil, 64<<20)
+	for sc.Scan() {
+		var r struct {
+			Text string `json:"text"`
+		}
+		if json.Unmarshal(sc.Bytes(), &r) == nil && r.Text != "" {
+			docs = append(docs, r.Text)
+		}
+	}
+	if len(docs) == 0 {
+		b.Fatal("no documents")
+	}
+	b.ResetTimer()
+	pieces := 0
+	for i := 0; i < b.N; i++ {
+		for _, d := range docs {
+			ids, _ := g.Tokenize(d)
+			pieces += len(ids)
+		}
+	}
+	b.ReportMetric(float64(pieces)/b.Elapsed().Seconds(), "tok/s")
+}

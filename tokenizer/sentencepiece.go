@@ -273,6 +273,7 @@ func ParseSentencePiece(b []byte) (*SentencePiece, error) {
 	if sp.unkID < 0 {
 		return nil, fmt.Errorf("%w: no unknown piece", ErrSentencePiece)
 	}
+	sp.user.freeze()
 	_ = unkID
 	return sp, nil
 }
@@ -320,21 +321,42 @@ func (sp *SentencePiece) Score(id int) float32 {
 }
 
 // spTrie is a byte trie of user-defined symbols for longest-prefix match
-// (sentencepiece PrefixMatcher).
+// (sentencepiece PrefixMatcher), flattened after construction: the root
+// has a 256-entry table, other nodes a sorted edge range.
 type spTrie struct {
-	next map[byte]*spTrie
+	build *spTrieNode // during construction only
+	root  [256]int32  // child node of the root per byte, 0 = none
+	nodes []spFlatNode
+	edges []spEdge
+}
+
+type spTrieNode struct {
+	next map[byte]*spTrieNode
 	end  bool
 }
 
+type spFlatNode struct {
+	end    bool
+	lo, hi int32 // edges[lo:hi], sorted by byte
+}
+
+type spEdge struct {
+	b     byte
+	child int32
+}
+
 func (t *spTrie) add(s string) {
-	n := t
+	if t.build == nil {
+		t.build = &spTrieNode{}
+	}
+	n := t.build
 	for i := 0; i < len(s); i++ {
 		if n.next == nil {
-			n.next = map[byte]*spTrie{}
+			n.next = map[byte]*spTrieNode{}
 		}
 		c := n.next[s[i]]
 		if c == nil {
-			c = &spTrie{}
+			c = &spTrieNode{}
 			n.next[s[i]] = c
 		}
 		n = c
@@ -342,15 +364,72 @@ func (t *spTrie) add(s string) {
 	n.end = true
 }
 
+// freeze flattens the trie built by add.
+func (t *spTrie) freeze() {
+	t.nodes = []spFlatNode{{}} // node 0: the root (its edges are in root)
+	var flatten func(n *spTrieNode) int32
+	flatten = func(n *spTrieNode) int32 {
+		id := int32(len(t.nodes))
+		t.nodes = append(t.nodes, spFlatNode{end: n.end})
+		keys := make([]int, 0, len(n.next))
+		for k := range n.next {
+			keys = append(keys, int(k))
+		}
+		sortInts(keys)
+		lo := int32(len(t.edges))
+		for _, k := range keys {
+			t.edges = append(t.edges, spEdge{b: byte(k)})
+		}
+		t.nodes[id].lo, t.nodes[id].hi = lo, lo+int32(len(keys))
+		for i, k := range keys {
+			t.edges[lo+int32(i)].child = flatten(n.next[byte(k)])
+		}
+		return id
+	}
+	if t.build != nil {
+		for k, c := range t.build.next {
+			t.root[k] = flatten(c)
+		}
+	}
+	t.build = nil
+}
+
+func sortInts(a []int) {
+	for i := 1; i < len(a); i++ {
+		for j := i; j > 0 && a[j] < a[j-1]; j-- {
+			a[j], a[j-1] = a[j-1], a[j]
+		}
+	}
+}
+
 // prefixMatch returns the length of the longest symbol that prefixes s
 // (found=true), else the length of the first UTF-8 character (1 for a
 // malformed byte).
 func (t *spTrie) prefixMatch(s string) (n int, found bool) {
-	node := t
-	for i := 0; i < len(s) && node != nil; i++ {
-		node = node.next[s[i]]
-		if node != nil && node.end {
-			n, found = i+1, true
+	if len(s) > 0 {
+		node := t.root[s[0]]
+		for i := 1; node != 0; i++ {
+			nd := &t.nodes[node]
+			if nd.end {
+				n, found = i, true
+			}
+			if i >= len(s) {
+				break
+			}
+			c := s[i]
+			lo, hi := nd.lo, nd.hi
+			node = 0
+			for lo < hi {
+				m := int32(uint32(lo+hi) >> 1)
+				if t.edges[m].b < c {
+					lo = m + 1
+				} else {
+					hi = m
+				}
+			}
+			if lo < nd.hi && t.edges[lo].b == c {
+				node = t.edges[lo].child
+			}
 		}
 	}
 	if found {
