@@ -11,7 +11,6 @@ import (
 	"math"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 
 	"github.com/airvec/airvec/embed"
@@ -86,8 +85,7 @@ func e2eGolden(t *testing.T) *e2e {
 }
 
 // withoutTokenizer mirrors dir into a temporary directory (symlinks)
-// leaving out tokenizer.json, so embed.Load serves EmbedTokens whether or
-// not tokenizer.json support has landed.
+// leaving out tokenizer.json: the bare-checkpoint path (EmbedTokens only).
 func withoutTokenizer(t *testing.T, dir string) string {
 	t.Helper()
 	tmp := t.TempDir()
@@ -170,9 +168,6 @@ func TestEmbedEndToEnd(t *testing.T) {
 	t.Run("texts", func(t *testing.T) {
 		em, err := embed.Load(dir)
 		if err != nil {
-			if strings.Contains(err.Error(), "not available yet") {
-				t.Skipf("embed.Load with tokenizer.json: %v", err)
-			}
 			t.Fatal(err)
 		}
 		defer em.Close()
