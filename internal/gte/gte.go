@@ -19,9 +19,11 @@ var ErrBatch = errors.New("gte: bad batch")
 
 // KnownUnused lists tensors a NewModel checkpoint may carry that Load does
 // not need: buffers some saves include (position_ids, rotary inv_freq and
-// cos/sin caches), the pooler, which CLS-pooled embedding does not use, and
-// the token-classification head of NewForTokenClassification saves (its
-// sparse-weight head, a task package's business).
+// cos/sin caches) and the pooler, which CLS-pooled embedding does not use
+// (names relative to the trunk's scope, "new." in head-model saves); and
+// the token-classification head of NewForTokenClassification saves
+// (classifier.*, at the root; gte-multilingual-base's sparse-weight head, a
+// task package's business).
 var KnownUnused = []string{
 	"embeddings.position_ids",
 	"embeddings.rotary_emb.inv_freq",
