@@ -225,12 +225,22 @@ func readZipEntry(f *zip.File, max int64) ([]byte, error) {
 // openLegacy reads torch's pre-1.6 format: pickles of the magic number, the
 // protocol version, sys_info, the object, the storage key list, then each
 // storage as int64 element count + raw data.
+// legacyPrefix is the first read size of a legacy checkpoint (a variable
+// for tests).
+var legacyPrefix int64 = 16 << 20
+
 func (p *PyTorchFile) openLegacy(r io.ReaderAt, size int64) (any, error) {
-	const maxPickle = 1 << 30
-	n := size
-	if n > maxPickle {
-		n = maxPickle
+	// The pickles come first and are small next to the storages: read a
+	// prefix and grow it while the pickles run past its end.
+	for n := min(size, legacyPrefix); ; n = min(size, 4*n) {
+		root, err := p.openLegacyPrefix(r, size, n)
+		if err == nil || !errors.Is(err, errTruncated) || n >= size || n >= 1<<30 {
+			return root, err
+		}
 	}
+}
+
+func (p *PyTorchFile) openLegacyPrefix(r io.ReaderAt, size, n int64) (any, error) {
 	buf := make([]byte, n)
 	if _, err := r.ReadAt(buf, 0); err != nil && err != io.EOF {
 		return nil, fmt.Errorf("%w: %v", ErrCorrupt, err)

@@ -249,9 +249,17 @@ func (u *unpickler) errf(format string, a ...any) error {
 	return fmt.Errorf("%w: pickle at byte %d: %s", ErrCorrupt, u.pos, fmt.Sprintf(format, a...))
 }
 
+// errTruncated marks a pickle that ends early (the legacy reader then
+// retries with more of the file).
+var errTruncated = errors.New("truncated")
+
+func (u *unpickler) errTrunc() error {
+	return fmt.Errorf("%w: pickle at byte %d: %w", ErrCorrupt, u.pos, errTruncated)
+}
+
 func (u *unpickler) read(n int) ([]byte, error) {
 	if n < 0 || n > len(u.data)-u.pos {
-		return nil, u.errf("truncated (want %d bytes)", n)
+		return nil, fmt.Errorf("%w (want %d bytes)", u.errTrunc(), n)
 	}
 	b := u.data[u.pos : u.pos+n]
 	u.pos += n
@@ -261,7 +269,7 @@ func (u *unpickler) read(n int) ([]byte, error) {
 func (u *unpickler) readLine() (string, error) {
 	i := strings.IndexByte(string(u.data[u.pos:]), '\n')
 	if i < 0 {
-		return "", u.errf("unterminated line")
+		return "", fmt.Errorf("%w (unterminated line)", u.errTrunc())
 	}
 	s := string(u.data[u.pos : u.pos+i])
 	u.pos += i + 1
@@ -376,7 +384,7 @@ func (u *unpickler) run() (any, error) {
 	}
 	for {
 		if u.pos >= len(u.data) {
-			return nil, u.errf("no STOP opcode")
+			return nil, fmt.Errorf("%w (no STOP opcode)", u.errTrunc())
 		}
 		op := u.data[u.pos]
 		u.pos++

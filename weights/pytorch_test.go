@@ -252,6 +252,12 @@ func TestPyTorchLegacy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Again with a first read that cuts the pickles short.
+	defer func(n int64) { legacyPrefix = n }(legacyPrefix)
+	legacyPrefix = 20
+	if _, err := ReadPyTorch(buf.Bytes(), "legacy.bin"); err != nil {
+		t.Fatal(err)
+	}
 	w, err := f.Float32("w")
 	if err != nil || w[0] != 8 || w[1] != 9 {
 		t.Fatalf("w %v %v", w, err)
