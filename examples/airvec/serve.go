@@ -65,23 +65,23 @@ type service struct {
 
 // serverConfig holds what the flags say.
 type serverConfig struct {
-	maxBody   int64
-	qps       float64
-	burst     int
-	keys      map[string]bool // Bearer keys; empty = open
-	tokens    map[string]bool // deployment Token header values; empty = same as keys
-	drain     time.Duration
-	logger    *slog.Logger
-	readyFunc func() bool
+	maxBody int64
+	qps     float64
+	burst   int
+	keys    map[string]bool // Bearer keys; empty = open
+	tokens  map[string]bool // deployment Token header values; empty = same as keys
+	drain   time.Duration
+	// shutdownDelay: after SIGTERM, keep serving (readyz failing) this long.
+	shutdownDelay time.Duration
+	logger        *slog.Logger
 }
 
 type server struct {
 	cfg      serverConfig
-	services map[string]*service
+	services atomic.Pointer[map[string]*service]
 	limiter  *keyLimiter
 	metrics  *metrics
 	ready    atomic.Bool
-	inflight sync.WaitGroup
 }
 
 func newServer(cfg serverConfig, services map[string]*service) *server {
@@ -91,12 +91,17 @@ func newServer(cfg serverConfig, services map[string]*service) *server {
 	if cfg.logger == nil {
 		cfg.logger = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	}
-	s := &server{cfg: cfg, services: services, metrics: newMetrics()}
+	s := &server{cfg: cfg, metrics: newMetrics()}
+	s.setServices(services)
 	if cfg.qps > 0 {
 		s.limiter = newKeyLimiter(cfg.qps, cfg.burst)
 	}
 	return s
 }
+
+func (s *server) setServices(m map[string]*service) { s.services.Store(&m) }
+
+func (s *server) service(id string) *service { return (*s.services.Load())[id] }
 
 func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
@@ -203,7 +208,6 @@ func (s *server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *apie
 }
 
 func (s *server) begin(w http.ResponseWriter, r *http.Request) (id string, start time.Time) {
-	s.inflight.Add(1)
 	id = requestID(r)
 	w.Header().Set("X-Request-Id", id)
 	return id, time.Now()
@@ -211,7 +215,6 @@ func (s *server) begin(w http.ResponseWriter, r *http.Request) (id string, start
 
 func (s *server) serveModel(w http.ResponseWriter, r *http.Request, kind, serviceID string, deployment bool) {
 	id, start := s.begin(w, r)
-	defer s.inflight.Done()
 	route := kind
 	if deployment {
 		route = "predict"
@@ -224,7 +227,7 @@ func (s *server) serveModel(w http.ResponseWriter, r *http.Request, kind, servic
 		s.writeError(w, r, route, id, start, aerr)
 		return
 	}
-	svc := s.services[serviceID]
+	svc := s.service(serviceID)
 	if svc == nil {
 		s.writeError(w, r, route, id, start, &apierr.Error{Code: apierr.NotFound, Message: fmt.Sprintf("service %q is not loaded", serviceID)})
 		return
@@ -280,7 +283,6 @@ type openAIResponse struct {
 
 func (s *server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
 	id, start := s.begin(w, r)
-	defer s.inflight.Done()
 	const route = "openai-embeddings"
 	_, aerr, wait := s.authorize(r, false)
 	if aerr != nil {
@@ -300,7 +302,7 @@ func (s *server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, route, id, start, apierr.Invalid("request is not valid JSON: %v", err))
 		return
 	}
-	svc := s.services[req.Model]
+	svc := s.service(req.Model)
 	if svc == nil || svc.openai == nil {
 		s.writeError(w, r, route, id, start, &apierr.Error{Code: apierr.NotFound, Message: fmt.Sprintf("model %q is not a loaded embedding model", req.Model)})
 		return
@@ -603,10 +605,11 @@ func runServe(args []string) int {
 	qps := fs.Float64("qps", 50, "per-key request rate limit (requests/s; 0 = off)")
 	burst := fs.Int("burst", 100, "per-key burst")
 	maxBody := fs.Int64("max-body", 8<<20, "request body limit in bytes")
-	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with -tls-key serves HTTPS")
+	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with -tls-key serves HTTPS (reloaded on SIGHUP)")
 	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
 	clientCA := fs.String("tls-client-ca", "", "CA bundle for mutual TLS (clients must present a certificate it signed)")
 	drain := fs.Duration("drain", 30*time.Second, "graceful shutdown: how long in-flight requests may take")
+	delay := fs.Duration("shutdown-delay", 0, "on SIGTERM, keep serving this long with /readyz failing (lets a load balancer stop routing here) before draining")
 	mopts := addModelFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -632,77 +635,125 @@ func runServe(args []string) int {
 		fmt.Fprintln(os.Stderr, "airvec serve: give at least one -model SERVICE_ID=DIR")
 		return 2
 	}
-	srv := newServer(serverConfig{maxBody: *maxBody, qps: *qps, burst: *burst, keys: keys, drain: *drain, logger: logger}, map[string]*service{})
-	hs := &http.Server{Addr: *addr, Handler: srv.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
-	var cr *certReloader
-	if *certFile != "" {
-		if cr, err = newCertReloader(*certFile, *keyFile); err != nil {
-			fmt.Fprintln(os.Stderr, "airvec serve:", err)
-			return 2
-		}
-		if hs.TLSConfig, err = tlsConfig(cr, *clientCA); err != nil {
-			fmt.Fprintln(os.Stderr, "airvec serve:", err)
-			return 2
-		}
-	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "airvec serve:", err)
-		return 1
-	}
-	// Listen first (liveness answers while models load), then load.
-	errc := make(chan error, 1)
-	go func() {
-		if hs.TLSConfig != nil {
-			errc <- hs.ServeTLS(ln, "", "")
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
-	logger.Info("listening", "addr", ln.Addr().String(), "tls", hs.TLSConfig != nil)
+	specs := make([][2]string, 0, len(models))
 	for _, m := range models {
 		id, dir, ok := strings.Cut(m, "=")
 		if !ok || id == "" || dir == "" {
 			fmt.Fprintf(os.Stderr, "airvec serve: -model %q: want SERVICE_ID=DIR\n", m)
 			return 2
 		}
+		specs = append(specs, [2]string{id, dir})
+	}
+	cfg := serverConfig{maxBody: *maxBody, qps: *qps, burst: *burst, keys: keys, drain: *drain, shutdownDelay: *delay, logger: logger}
+	rs, err := startServer(*addr, cfg, *certFile, *keyFile, *clientCA)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "airvec serve:", err)
+		return 1
+	}
+	// Listening already: liveness answers while the models load.
+	for _, sp := range specs {
 		t0 := time.Now()
-		svc, err := loadService(id, dir, mopts)
+		svc, err := loadService(sp[0], sp[1], mopts)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "airvec serve: loading %s: %v\n", dir, err)
+			fmt.Fprintf(os.Stderr, "airvec serve: loading %s: %v\n", sp[1], err)
 			return 1
 		}
-		srv.services[id] = svc
-		logger.Info("model loaded", "service_id", id, "dir", dir, "routes", sortedKeys(svc.handlers), "ms", time.Since(t0).Milliseconds())
+		rs.addService(svc)
+		logger.Info("model loaded", "service_id", sp[0], "dir", sp[1], "routes", sortedKeys(svc.handlers), "ms", time.Since(t0).Milliseconds())
 	}
-	srv.ready.Store(true)
+	rs.srv.ready.Store(true)
 	logger.Info("ready")
-
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	return rs.run(sigs)
+}
+
+// running is a started server: its listener, TLS state and signal handling.
+type running struct {
+	srv  *server
+	hs   *http.Server
+	ln   net.Listener
+	cr   *certReloader // nil without TLS
+	errc chan error
+	mu   sync.Mutex // guards srv.services while models load
+}
+
+// startServer listens on addr and serves (HTTPS when certFile is set).
+// Services are added with addService; readiness is set by the caller.
+func startServer(addr string, cfg serverConfig, certFile, keyFile, clientCA string) (*running, error) {
+	srv := newServer(cfg, map[string]*service{})
+	rs := &running{srv: srv, errc: make(chan error, 1)}
+	rs.hs = &http.Server{Handler: srv.routes(), ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		ErrorLog: slog.NewLogLogger(srv.cfg.logger.Handler(), slog.LevelWarn)}
+	if certFile != "" {
+		var err error
+		if rs.cr, err = newCertReloader(certFile, keyFile); err != nil {
+			return nil, err
+		}
+		if rs.hs.TLSConfig, err = tlsConfig(rs.cr, clientCA); err != nil {
+			return nil, err
+		}
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	rs.ln = ln
+	go func() {
+		if rs.hs.TLSConfig != nil {
+			rs.errc <- rs.hs.ServeTLS(ln, "", "")
+		} else {
+			rs.errc <- rs.hs.Serve(ln)
+		}
+	}()
+	srv.cfg.logger.Info("listening", "addr", ln.Addr().String(), "tls", rs.hs.TLSConfig != nil)
+	return rs, nil
+}
+
+// addService makes svc answer; safe while requests are served.
+func (rs *running) addService(svc *service) {
+	rs.mu.Lock()
+	defer rs.mu.Unlock()
+	old := *rs.srv.services.Load()
+	services := make(map[string]*service, len(old)+1)
+	for k, v := range old {
+		services[k] = v
+	}
+	services[svc.id] = svc
+	rs.srv.setServices(services)
+}
+
+// run handles signals until the server stops: SIGHUP reloads the TLS
+// certificate (open connections keep theirs); SIGTERM/SIGINT fail /readyz,
+// wait the shutdown delay, stop accepting, let in-flight requests finish
+// (up to the drain timeout) and return.
+func (rs *running) run(sigs <-chan os.Signal) int {
+	logger := rs.srv.cfg.logger
 	for {
 		select {
-		case err := <-errc:
+		case err := <-rs.errc:
 			if errors.Is(err, http.ErrServerClosed) {
 				return 0
 			}
-			fmt.Fprintln(os.Stderr, "airvec serve:", err)
+			logger.Error("serve", "err", err)
 			return 1
 		case sig := <-sigs:
 			if sig == syscall.SIGHUP {
-				if cr != nil {
-					if err := cr.reload(); err != nil {
-						logger.Error("certificate reload failed; keeping the old one", "err", err)
-					} else {
-						logger.Info("certificate reloaded")
-					}
+				if rs.cr == nil {
+					continue
+				}
+				if err := rs.cr.reload(); err != nil {
+					logger.Error("certificate reload failed; keeping the old one", "err", err)
+				} else {
+					logger.Info("certificate reloaded")
 				}
 				continue
 			}
-			logger.Info("draining", "signal", sig.String())
-			srv.ready.Store(false)
-			ctx, cancel := context.WithTimeout(context.Background(), *drain)
-			err := hs.Shutdown(ctx)
+			logger.Info("draining", "signal", sig.String(), "delay", rs.srv.cfg.shutdownDelay.String())
+			rs.srv.ready.Store(false)
+			time.Sleep(rs.srv.cfg.shutdownDelay)
+			ctx, cancel := context.WithTimeout(context.Background(), rs.srv.cfg.drain)
+			err := rs.hs.Shutdown(ctx)
 			cancel()
 			if err != nil {
 				logger.Error("drain incomplete", "err", err)
