@@ -602,8 +602,8 @@ func runServe(args []string) int {
 	var models multiFlag
 	fs.Var(&models, "model", "SERVICE_ID=DIR (repeatable): serve the model directory under that service id")
 	keysFile := fs.String("api-keys", "", "file of API keys, one per line (also $AIRVEC_API_KEYS, comma-separated); none = open")
-	qps := fs.Float64("qps", 50, "per-key request rate limit (requests/s; 0 = off)")
-	burst := fs.Int("burst", 100, "per-key burst")
+	qps := fs.Float64("qps", 100, "per-key request rate limit (requests/s; 0 = off)")
+	burst := fs.Int("burst", 200, "per-key burst")
 	maxBody := fs.Int64("max-body", 8<<20, "request body limit in bytes")
 	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with -tls-key serves HTTPS (reloaded on SIGHUP)")
 	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")
