@@ -75,7 +75,7 @@ func Load(dirOrRepoID string, opts ...Option) (*Model, error) {
 	if cacheable {
 		if v, ok := famCache.Load(key); ok {
 			if fam := v.(weak.Pointer[family]).Value(); fam != nil {
-				return build(d, nil, fam, o, nil)
+				return build(d, nil, fam, o)
 			}
 		}
 	}
@@ -88,7 +88,7 @@ func Load(dirOrRepoID string, opts ...Option) (*Model, error) {
 		st.Close()
 		return nil, err
 	}
-	m, err := build(d, st, fam, o, nil)
+	m, err := build(d, st, fam, o)
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -134,10 +134,9 @@ func familyKey(d *weights.Dir, prec kernels.Precision) (famKey, bool) {
 	return famKey{}, false
 }
 
-// build assembles the model around a loaded trunk; st (may be nil when the
-// trunk is shared) is closed by Close; tok nil loads the directory's
-// tokenizer.json.
-func build(d *weights.Dir, st weights.Store, fam *family, o options, tok textEncoder) (*Model, error) {
+// build assembles the model around a loaded trunk; st (nil when the trunk
+// is shared) is closed by Close.
+func build(d *weights.Dir, st weights.Store, fam *family, o options) (*Model, error) {
 	dir := d.Path
 	stc, err := readST(d)
 	if err != nil {
@@ -194,14 +193,11 @@ func build(d *weights.Dir, st weights.Store, fam *family, o options, tok textEnc
 	if mp := fam.trunk.MaxPositions(); mp > 0 && m.maxTokens > mp {
 		m.maxTokens = mp
 	}
-	m.tok = tok
-	if m.tok == nil {
-		// A directory without tokenizer.json (a bare checkpoint, as
-		// refbench's mkmodel.py writes) still serves EmbedTokens.
-		if d.Tokenizer.JSON != "" {
-			if m.tok, err = loadTokenizer(d.Tokenizer.JSON); err != nil {
-				return nil, err
-			}
+	// A directory without tokenizer.json (a bare checkpoint, as refbench's
+	// mkmodel.py writes) still serves EmbedTokens.
+	if d.Tokenizer.JSON != "" {
+		if m.tok, err = loadTokenizer(d.Tokenizer.JSON); err != nil {
+			return nil, err
 		}
 	}
 	if !m.includePrompt && m.tok != nil {
