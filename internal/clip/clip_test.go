@@ -167,3 +167,46 @@ func TestGoldenText(t *testing.T) {
 	}
 	compare(t, "text_last_hidden_state.0", hidden, f.tensor(t, "text_last_hidden_state.0"), tx.Cfg.HiddenSize, 0.99999, 1e-4)
 }
+
+// TestEOSIndex: HF v4.49's two pooling rules.
+func TestEOSIndex(t *testing.T) {
+	legacy := &Text{Cfg: TextConfig{EOSTokenID: 2}, eosLegacyMax: true}
+	modern := &Text{Cfg: TextConfig{EOSTokenID: 49407}}
+	ids := []int{49406, 320, 49407, 49407, 49407} // padded with EOS
+	if j := legacy.EOSIndex(ids); j != 2 {
+		t.Errorf("legacy argmax: %d, want the first maximum 2", j)
+	}
+	if j := modern.EOSIndex(ids); j != 2 {
+		t.Errorf("eos rule: %d, want 2", j)
+	}
+	// A vocabulary whose EOS is not the largest id (e.g. added tokens).
+	ids = []int{49406, 49500, 320, 49407, 0}
+	if j := legacy.EOSIndex(ids); j != 1 {
+		t.Errorf("legacy argmax: %d, want 1", j)
+	}
+	if j := modern.EOSIndex(ids); j != 3 {
+		t.Errorf("eos rule: %d, want 3", j)
+	}
+	if j := modern.EOSIndex([]int{5, 6}); j != 0 {
+		t.Errorf("no eos: %d, want 0 (torch argmax of all-false)", j)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	for _, raw := range []string{
+		`{"vision_config": {"hidden_size": 30, "num_attention_heads": 4}}`,
+		`{"vision_config": {"image_size": 225}}`,
+		`{"vision_config": {"hidden_act": "swoosh"}}`,
+		`{"projection_dim": 0}`,
+		`{"text_config": 5}`,
+		`[`,
+	} {
+		if _, err := ParseConfig([]byte(raw)); err == nil {
+			t.Errorf("%s accepted", raw)
+		}
+	}
+	c, err := ParseConfig([]byte(`{}`))
+	if err != nil || c.Vision.PatchSize != 32 || c.Text.EOSTokenID != 49407 || c.ProjectionDim != 512 {
+		t.Errorf("defaults: %+v %v", c, err)
+	}
+}
