@@ -204,7 +204,13 @@ func (m *Model) ForwardUnpadded(ctx context.Context, e *kernels.Engine, b *encod
 			}
 		}
 		if n > 0 {
-			spans = append(spans, span{row: r, off: first, n: n, at: at})
+			cnt0 := 0
+			for _, id := range b.IDs[r*b.L : r*b.L+first] {
+				if id != m.Cfg.PadTokenID {
+					cnt0++
+				}
+			}
+			spans = append(spans, span{row: r, off: first, n: n, at: at, pos0: first, cnt0: cnt0})
 			at += n
 		}
 	}
@@ -224,9 +230,58 @@ func (m *Model) ForwardUnpadded(ctx context.Context, e *kernels.Engine, b *encod
 	return out, nil
 }
 
+// ForwardSeqs runs the trunk on unpadded sequences (token ids as fed,
+// special tokens included; types may be nil = all 0) and returns their
+// last hidden states concatenated: (Σ len(seqs[i]), H), sequence i from
+// row Σ_{k<i} len(seqs[k]). Nothing is padded: the linear layers run on
+// the real tokens only and attention per sequence.
+func (m *Model) ForwardSeqs(ctx context.Context, e *kernels.Engine, seqs, types [][]int) ([]float32, error) {
+	total := 0
+	for i, s := range seqs {
+		if len(s) > m.MaxPositions() {
+			return nil, fmt.Errorf("bert: sequence %d: length %d exceeds the model's %d positions", i, len(s), m.MaxPositions())
+		}
+		if types != nil && len(types[i]) != len(s) {
+			return nil, fmt.Errorf("bert: sequence %d: %d type ids for %d tokens", i, len(types[i]), len(s))
+		}
+		total += len(s)
+	}
+	// One row holding every sequence back to back.
+	b := &encoder.Batch{B: 1, L: total, IDs: make([]int, 0, total), Mask: make([]float32, total)}
+	if types != nil {
+		b.TypeIDs = make([]int, 0, total)
+	}
+	spans := make([]span, 0, len(seqs))
+	for i, s := range seqs {
+		if len(s) > 0 {
+			spans = append(spans, span{off: len(b.IDs), n: len(s), at: len(b.IDs)})
+		}
+		b.IDs = append(b.IDs, s...)
+		if types != nil {
+			b.TypeIDs = append(b.TypeIDs, types[i]...)
+		}
+	}
+	if err := m.checkIDs(b); err != nil {
+		return nil, err
+	}
+	if total == 0 {
+		return []float32{}, nil
+	}
+	x, release, err := m.run(ctx, e, b, spans)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
+	out := make([]float32, len(x))
+	copy(out, x)
+	return out, nil
+}
+
 // span is one sequence of a packed (unpadded) batch: tokens off..off+n-1
-// of batch row `row`, stored from packed row `at`.
-type span struct{ row, off, n, at int }
+// of batch row `row`, stored from packed row `at`. pos0 is the BERT
+// position of its first token, cnt0 the number of non-pad ids before it
+// in its sequence (RoBERTa positions count those).
+type span struct{ row, off, n, at, pos0, cnt0 int }
 
 // run is the forward pass over the batch (spans == nil) or over the packed
 // real tokens of spans. It returns the last hidden state in scratch memory
@@ -324,6 +379,11 @@ func (m *Model) check(b *encoder.Batch) error {
 	if b.L > m.MaxPositions() {
 		return fmt.Errorf("bert: sequence length %d exceeds the model's %d positions", b.L, m.MaxPositions())
 	}
+	return m.checkIDs(b)
+}
+
+// checkIDs checks token and type ids are in range.
+func (m *Model) checkIDs(b *encoder.Batch) error {
 	V := m.Cfg.VocabSize
 	for i, id := range b.IDs {
 		if id < 0 || id >= V {
@@ -342,57 +402,59 @@ func (m *Model) check(b *encoder.Batch) error {
 // spans is nil, else the packed real tokens of spans.
 func (m *Model) embed(e *kernels.Engine, x []float32, b *encoder.Batch, spans []span) {
 	H, L := m.Cfg.HiddenSize, b.L
-	roberta := m.Cfg.RobertaPositions()
-	pad := m.Cfg.PadTokenID
 	rows := b.B
 	if spans != nil {
 		rows = len(spans)
 	}
 	e.Parallel(rows, func(lo, hi int) {
 		for k := lo; k < hi; k++ {
-			r, j0, j1, at := k, 0, L, k*L // batch row, its token range, first x row
+			sp := span{row: k, n: L, at: k * L}
 			if spans != nil {
-				sp := spans[k]
-				r, j0, j1, at = sp.row, sp.off, sp.off+sp.n, sp.at
+				sp = spans[k]
 			}
-			n := 0 // running count of non-pad tokens (RoBERTa positions)
-			for j := 0; j < j1; j++ {
-				t := r*L + j
-				id := b.IDs[t]
-				p := j
-				if roberta {
-					// create_position_ids_from_input_ids: cumsum(mask)·mask + pad
-					if id != pad {
-						n++
-						p = n + pad
-					} else {
-						p = pad
-					}
-				}
-				if j < j0 {
-					continue
-				}
-				tt := 0
-				if b.TypeIDs != nil {
-					tt = b.TypeIDs[t]
-				}
-				dst := x[(at+j-j0)*H : (at+j-j0+1)*H]
-				w := m.word[id*H : id*H+H]
-				ps := m.pos[p*H : p*H+H]
-				if m.typ != nil {
-					ty := m.typ[tt*H : tt*H+H]
-					for i := range dst {
-						dst[i] = w[i] + ty[i] + ps[i]
-					}
-				} else {
-					for i := range dst {
-						dst[i] = w[i] + ps[i]
-					}
-				}
-			}
-			kernels.LayerNorm(x[at*H:(at+j1-j0)*H], j1-j0, H, m.embLNw, m.embLNb, m.eps)
+			m.embedSpan(x[sp.at*H:(sp.at+sp.n)*H], b, sp)
 		}
 	})
+}
+
+// embedSpan writes the embeddings of one span's tokens into x (n, H).
+func (m *Model) embedSpan(x []float32, b *encoder.Batch, sp span) {
+	H := m.Cfg.HiddenSize
+	roberta := m.Cfg.RobertaPositions()
+	pad := m.Cfg.PadTokenID
+	cnt := sp.cnt0 // running count of non-pad ids (RoBERTa positions)
+	for j := 0; j < sp.n; j++ {
+		t := sp.row*b.L + sp.off + j
+		id := b.IDs[t]
+		p := sp.pos0 + j
+		if roberta {
+			// create_position_ids_from_input_ids: cumsum(ids != pad)·mask + pad
+			if id != pad {
+				cnt++
+				p = cnt + pad
+			} else {
+				p = pad
+			}
+		}
+		tt := 0
+		if b.TypeIDs != nil {
+			tt = b.TypeIDs[t]
+		}
+		dst := x[j*H : (j+1)*H]
+		w := m.word[id*H : id*H+H]
+		ps := m.pos[p*H : p*H+H]
+		if m.typ != nil {
+			ty := m.typ[tt*H : tt*H+H]
+			for i := range dst {
+				dst[i] = w[i] + ty[i] + ps[i]
+			}
+		} else {
+			for i := range dst {
+				dst[i] = w[i] + ps[i]
+			}
+		}
+	}
+	kernels.LayerNorm(x, sp.n, H, m.embLNw, m.embLNb, m.eps)
 }
 
 // addNorm sets x = LayerNorm(y + x) row-wise; y is clobbered.

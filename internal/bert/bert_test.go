@@ -180,6 +180,23 @@ func TestGoldenTrunk(t *testing.T) {
 					}
 				}
 			}
+			// Packed sequences, no padding at all.
+			seqs := make([][]int, len(all))
+			for i := range seqs {
+				seqs[i] = f.man.Encodings[i].IDs
+			}
+			packed, err := f.m.ForwardSeqs(context.Background(), &kernels.Engine{Threads: 2}, seqs, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := 0
+			for i, sq := range seqs {
+				compare(t, fmt.Sprintf("row %d packed vs padded", i), packed[at*H:(at+len(sq))*H], hid[i*b.L*H:(i*b.L+len(sq))*H], 1e-5)
+				at += len(sq)
+			}
+			if at*H != len(packed) {
+				t.Fatalf("packed output %d values, want %d", len(packed), at*H)
+			}
 			// pooler_output, where the golden has it (BERT fixtures).
 			if _, ok := f.golden.Info("pooler_output"); ok {
 				want, _ := f.golden.Float32("pooler_output")
@@ -261,6 +278,12 @@ func TestHookAndErrors(t *testing.T) {
 	long := &encoder.Batch{B: 1, L: 513, IDs: make([]int, 513), Mask: make([]float32, 513)}
 	if _, err := f.m.Forward(context.Background(), nil, long); err == nil {
 		t.Error("513 tokens accepted")
+	}
+	if _, err := f.m.ForwardSeqs(context.Background(), nil, [][]int{{101}, {1 << 20}}, nil); err == nil || !strings.HasPrefix(err.Error(), "bert: ") {
+		t.Errorf("ForwardSeqs out-of-range id: err %v", err)
+	}
+	if _, err := f.m.ForwardSeqs(context.Background(), nil, [][]int{make([]int, 513)}, nil); err == nil {
+		t.Error("ForwardSeqs: 513 tokens accepted")
 	}
 	short := &encoder.Batch{B: 2, L: 3, IDs: make([]int, 5), Mask: make([]float32, 6)}
 	if _, err := f.m.Forward(context.Background(), nil, short); err == nil {
