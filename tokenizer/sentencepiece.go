@@ -9,7 +9,6 @@ package tokenizer
 // src/sentencepiece_processor.cc).
 
 import (
-	"container/heap"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -643,22 +642,52 @@ type spPair struct {
 	size        int
 }
 
-type spAgenda []*spPair
+// spAgenda is a max-heap of candidate merges: highest score first, ties
+// to the leftmost pair (sentencepiece's SymbolPairComparator).
+type spAgenda []spPair
 
-func (a spAgenda) Len() int { return len(a) }
-func (a spAgenda) Less(i, j int) bool {
+func (a spAgenda) less(i, j int) bool {
 	if a[i].score != a[j].score {
 		return a[i].score > a[j].score
 	}
 	return a[i].left < a[j].left
 }
-func (a spAgenda) Swap(i, j int) { a[i], a[j] = a[j], a[i] }
-func (a *spAgenda) Push(x any)   { *a = append(*a, x.(*spPair)) }
-func (a *spAgenda) Pop() any {
-	old := *a
-	x := old[len(old)-1]
-	*a = old[:len(old)-1]
-	return x
+
+func (a *spAgenda) push(p spPair) {
+	*a = append(*a, p)
+	h := *a
+	for i := len(h) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !h.less(i, parent) {
+			break
+		}
+		h[i], h[parent] = h[parent], h[i]
+		i = parent
+	}
+}
+
+func (a *spAgenda) pop() spPair {
+	h := *a
+	top := h[0]
+	n := len(h) - 1
+	h[0] = h[n]
+	h = h[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h.less(l, m) {
+			m = l
+		}
+		if r < n && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		h[i], h[m] = h[m], h[i]
+		i = m
+	}
+	*a = h
+	return top
 }
 
 // encodeBPE is bpe_model.cc Model::Encode: split into characters (user
@@ -685,13 +714,13 @@ func (sp *SentencePiece) encodeBPE(s string) []SPPiece {
 		if !ok {
 			return
 		}
-		heap.Push(ag, &spPair{left: l, right: r, score: sp.pieces[id].score, size: len(piece)})
+		ag.push(spPair{left: l, right: r, score: sp.pieces[id].score, size: len(piece)})
 	}
 	for i := 1; i < len(syms); i++ {
 		add(i-1, i)
 	}
-	for ag.Len() > 0 {
-		top := heap.Pop(ag).(*spPair)
+	for len(*ag) > 0 {
+		top := ag.pop()
 		l, r := &syms[top.left], &syms[top.right]
 		if l.end == l.start || r.end == r.start || (l.end-l.start)+(r.end-r.start) != top.size || l.next != top.right {
 			continue
