@@ -17,9 +17,10 @@
 //	resp, err := m.Embed(ctx, &embed.Request{Input: embed.Input{"q"}, InputType: "query", Dimension: 256})
 //
 // Inside, inputs are tokenized, sorted by length and cut into batches under
-// a token budget (grouped to minimise padded tokens plus a per-pass cost),
-// run through the trunk (BERT/XLM-R skip padding altogether: linear layers
-// on real tokens only, attention per sequence), pooled, normalized and
-// returned in input order. A Model is safe for concurrent use; the
+// a token budget, run through the trunk, pooled, normalized and returned in
+// input order. BERT/XLM-R run each batch's sequences back to back with no
+// padding at all (linear layers on the real tokens, attention per
+// sequence); the other trunks get padded batches grouped to minimise padded
+// tokens plus a per-pass cost. A Model is safe for concurrent use; the
 // context is checked between batches and layers.
 package embed

@@ -13,7 +13,6 @@ import (
 	"weak"
 
 	"github.com/airvec/airvec/internal/apierr"
-	"github.com/airvec/airvec/internal/encoder"
 	"github.com/airvec/airvec/internal/sched"
 	"github.com/airvec/airvec/kernels"
 	"github.com/airvec/airvec/weights"
@@ -406,40 +405,72 @@ func (m *Model) EmbedTokens(ctx context.Context, ids ...[]int) ([][]float32, err
 	return v, err
 }
 
-// unpaddedTrunk is a trunk that can skip padding (internal/bert): same
-// rows for real tokens, zeros for padding.
-type unpaddedTrunk interface {
-	ForwardUnpadded(ctx context.Context, e *kernels.Engine, b *encoder.Batch) ([]float32, error)
+// packedTrunk is a trunk that runs sequences back to back without padding
+// (internal/bert): hidden states (Σ len, H), sequence after sequence.
+type packedTrunk interface {
+	ForwardSeqs(ctx context.Context, e *kernels.Engine, seqs, types [][]int) ([]float32, error)
 }
 
 // run schedules seqs into batches, runs the trunk, pools and normalizes.
 func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float32, int, error) {
 	lengths := make([]int, len(seqs))
-	tokens := 0
+	tokens, longest := 0, 0
 	for i, s := range seqs {
 		lengths[i] = len(s)
 		tokens += len(s)
+		longest = max(longest, len(s))
 	}
 	H := m.Dimension()
 	out := make([][]float32, len(seqs))
 	flat := make([]float32, len(seqs)*H) // one allocation for all vectors
-	for _, g := range sched.Plan(lengths, m.batchTokens, 0) {
+	packed, isPacked := m.fam.trunk.(packedTrunk)
+	var groups []sched.Group
+	var ones []float32
+	if isPacked {
+		groups = sched.PlanPacked(lengths, m.batchTokens, 0)
+		ones = make([]float32, longest)
+		for i := range ones {
+			ones[i] = 1
+		}
+	} else {
+		groups = sched.Plan(lengths, m.batchTokens, 0)
+	}
+	fail := func(err error) ([][]float32, int, error) {
+		if ctx.Err() != nil {
+			return nil, 0, apierr.From(ctx.Err())
+		}
+		return nil, 0, apierr.Internal(err)
+	}
+	for _, g := range groups {
 		if err := ctx.Err(); err != nil {
 			return nil, 0, apierr.From(err)
 		}
-		b := sched.Pad(seqs, nil, g.Items, m.fam.padID, m.fam.side)
-		var hidden []float32
-		var err error
-		if up, ok := m.fam.trunk.(unpaddedTrunk); ok {
-			hidden, err = up.ForwardUnpadded(ctx, m.engine, b)
-		} else {
-			hidden, err = m.fam.trunk.Forward(ctx, m.engine, b)
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, 0, apierr.From(ctx.Err())
+		if isPacked {
+			gs := make([][]int, len(g.Items))
+			for r, i := range g.Items {
+				gs[r] = seqs[i]
 			}
-			return nil, 0, apierr.Internal(err)
+			hidden, err := packed.ForwardSeqs(ctx, m.engine, gs, nil)
+			if err != nil {
+				return fail(err)
+			}
+			at := 0
+			for _, i := range g.Items {
+				n := len(seqs[i])
+				v := flat[i*H : (i+1)*H : (i+1)*H]
+				pool(v, hidden[at*H:(at+n)*H], ones[:n], H, m.pooling, promptLen)
+				at += n
+				if m.normalize {
+					kernels.L2Normalize(v)
+				}
+				out[i] = v
+			}
+			continue
+		}
+		b := sched.Pad(seqs, nil, g.Items, m.fam.padID, m.fam.side)
+		hidden, err := m.fam.trunk.Forward(ctx, m.engine, b)
+		if err != nil {
+			return fail(err)
 		}
 		for r, i := range g.Items {
 			v := flat[i*H : (i+1)*H : (i+1)*H]

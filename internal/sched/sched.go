@@ -72,6 +72,34 @@ func Plan(lengths []int, maxTokens, maxItems int) []Group {
 	return groups
 }
 
+// PlanPacked is Plan for trunks that run sequences back to back without
+// padding: the cost of a group is its real tokens, so groups are filled in
+// sorted order up to maxTokens real tokens and maxItems inputs (0 = no
+// limit beyond 1024). A group always holds at least one input. MaxLen is
+// the group's longest input.
+func PlanPacked(lengths []int, maxTokens, maxItems int) []Group {
+	order := make([]int, len(lengths))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(lengths[b], lengths[a]) })
+	if maxItems <= 0 || maxItems > maxGroup {
+		maxItems = maxGroup
+	}
+	var groups []Group
+	for i := 0; i < len(order); {
+		sum := max(lengths[order[i]], 0)
+		j := i + 1
+		for j < len(order) && j-i < maxItems && sum+max(lengths[order[j]], 0) <= maxTokens {
+			sum += max(lengths[order[j]], 0)
+			j++
+		}
+		groups = append(groups, Group{Items: order[i:j:j], MaxLen: max(lengths[order[i]], 0)})
+		i = j
+	}
+	return groups
+}
+
 // Side is where padding goes.
 type Side int
 

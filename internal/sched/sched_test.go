@@ -55,6 +55,19 @@ func TestPlan(t *testing.T) {
 	}
 }
 
+func TestPlanPacked(t *testing.T) {
+	g := PlanPacked([]int{500, 10, 10, 10, 10}, 8192, 0)
+	want := []Group{{[]int{0, 1, 2, 3, 4}, 500}}
+	if !reflect.DeepEqual(g, want) {
+		t.Fatalf("PlanPacked = %v, want %v", g, want)
+	}
+	g = PlanPacked([]int{6, 5, 4, 3, 20}, 10, 2)
+	want = []Group{{[]int{4}, 20}, {[]int{0}, 6}, {[]int{1, 2}, 5}, {[]int{3}, 3}}
+	if !reflect.DeepEqual(g, want) {
+		t.Fatalf("PlanPacked = %v, want %v", g, want)
+	}
+}
+
 func TestPad(t *testing.T) {
 	seqs := [][]int{{5, 6, 7}, {8}}
 	types := [][]int{{0, 1, 1}, {1}}
