@@ -19,8 +19,9 @@ type Model struct {
 
 	// Hook, when non-nil, is called with intermediate activations during
 	// Forward: ("embeddings", -1, x), ("attention", i, x) after the attention
-	// block of layer i, ("layer", i, x) after layer i. t is (B·L, H) and
-	// only valid during the call. For tests.
+	// block of layer i, ("layer", i, x) after layer i. t is (B·L, H) for
+	// Forward, the packed real tokens (Σn, H) for ForwardUnpadded and
+	// ForwardSeqs, and only valid during the call. For tests.
 	Hook func(name string, layer int, t []float32)
 
 	act kernels.Act
