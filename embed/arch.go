@@ -17,16 +17,14 @@ import (
 // family is what the embedding pipeline needs to know of an architecture
 // beyond its trunk.
 type family struct {
-	trunk     encoder.Trunk
-	name      string      // model_type
-	pooling   Pooling     // default when the directory has no Pooling config
-	side      sched.Side  // padding side
-	padID     int         // id written into padding
-	appendEOS bool        // append eosID after tokenization (Qwen3-Embedding)
-	eosID     int         //
-	unused    []string    // checkpoint tensors the trunk knowingly ignores
-	scopeName string      // prefix the weights were found under ("" = none)
-	cfgOut    interface{} // parsed config, for inspection
+	trunk      encoder.Trunk
+	name       string     // model_type
+	pooling    Pooling    // default when the directory has no Pooling config
+	side       sched.Side // padding side
+	padID      int        // id written into padding
+	appendEOS  bool       // append eosID after tokenization (Qwen3-Embedding)
+	eosID      int        //
+	unexpected []string   // checkpoint tensors nothing loaded (beyond the known-unused)
 }
 
 // baseConfig is the part of config.json used to pick the architecture.
@@ -38,14 +36,13 @@ type baseConfig struct {
 }
 
 // sub returns the scope under the first of prefixes that holds probe.
-func sub(root *weights.Scope, probe string, prefixes ...string) (*weights.Scope, string) {
+func sub(root *weights.Scope, probe string, prefixes ...string) *weights.Scope {
 	for _, p := range prefixes {
-		s := root.Sub(p)
-		if s.Has(probe) {
-			return s, p
+		if s := root.Sub(p); s.Has(probe) {
+			return s
 		}
 	}
-	return root, ""
+	return root
 }
 
 // loadFamily parses config.json and loads the trunk from root.
@@ -55,21 +52,22 @@ func loadFamily(raw []byte, root *weights.Scope, prec kernels.Precision) (*famil
 		return nil, fmt.Errorf("embed: config.json: %w", err)
 	}
 	f := &family{name: bc.ModelType}
+	var known []string // tensors the trunk knowingly ignores
 	switch bc.ModelType {
 	case "bert", "xlm-roberta", "roberta", "camembert":
 		cfg, err := bert.ParseConfig(raw)
 		if err != nil {
 			return nil, err
 		}
-		s, p := sub(root, "embeddings.word_embeddings.weight", "", "bert", "roberta", "model")
+		s := sub(root, "embeddings.word_embeddings.weight", "", "bert", "roberta", "model")
 		m, err := bert.Load(s, cfg, prec)
 		if err != nil {
 			return nil, err
 		}
-		f.trunk, f.scopeName, f.cfgOut = m, p, cfg
+		f.trunk = m
 		f.pooling, f.side, f.padID = PoolMean, sched.Right, cfg.PadTokenID
 		for _, n := range bert.KnownUnused {
-			f.unused = append(f.unused, s.Path(n))
+			known = append(known, s.Path(n))
 		}
 		// The pooler is loaded but embeddings do not use it.
 	case "new":
@@ -77,12 +75,15 @@ func loadFamily(raw []byte, root *weights.Scope, prec kernels.Precision) (*famil
 		if err != nil {
 			return nil, err
 		}
-		s, p := sub(root, "embeddings.word_embeddings.weight", "", "new", "model")
+		s := sub(root, "embeddings.word_embeddings.weight", "", "new", "model")
 		m, err := gte.Load(s, cfg, prec)
 		if err != nil {
 			return nil, err
 		}
-		f.trunk, f.scopeName, f.cfgOut = m, p, cfg
+		f.trunk = m
+		for _, n := range gte.KnownUnused {
+			known = append(known, s.Path(n))
+		}
 		f.pooling, f.side, f.padID = PoolCLS, sched.Right, cfg.PadTokenID
 	case "qwen3":
 		cfg, err := qwen3.ParseConfig(raw)
@@ -93,7 +94,7 @@ func loadFamily(raw []byte, root *weights.Scope, prec kernels.Precision) (*famil
 		if err != nil {
 			return nil, err
 		}
-		f.trunk, f.cfgOut = m, cfg
+		f.trunk = m
 		f.pooling, f.side, f.appendEOS = PoolLast, sched.Left, true
 		switch v := bc.EOSTokenID.(type) {
 		case float64:
@@ -111,9 +112,14 @@ func loadFamily(raw []byte, root *weights.Scope, prec kernels.Precision) (*famil
 		if bc.PadTokenID != nil {
 			f.padID = *bc.PadTokenID
 		}
-		f.unused = slices.Clone(qwen3.KnownUnused)
+		known = append(known, qwen3.KnownUnused...)
 	default:
 		return nil, fmt.Errorf("embed: config.json: model_type %q (architectures %v) not supported; want bert, xlm-roberta, new (GTE) or qwen3", bc.ModelType, bc.Architectures)
+	}
+	for _, n := range root.Unused() {
+		if !slices.Contains(known, n) {
+			f.unexpected = append(f.unexpected, n)
+		}
 	}
 	return f, nil
 }

@@ -120,6 +120,9 @@ func TestGolden(t *testing.T) {
 			skipSlow(t, name)
 			g := loadGolden(t, name)
 			m := g.open(t, WithThreads(2))
+			if u := m.UnusedTensors(); len(u) > 0 {
+				t.Errorf("tensors not loaded: %v", u)
+			}
 			want := g.tensor(t, "embeddings")
 			// Token ids exact (prompt-free documents).
 			tokens := 0

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 	"weak"
@@ -247,6 +248,11 @@ func (m *Model) Normalized() bool { return m.normalize }
 
 // Precision is the MatMul precision the model runs at.
 func (m *Model) Precision() kernels.Precision { return m.prec }
+
+// UnusedTensors lists the checkpoint's tensors the model does not use
+// beyond the ones its architecture knowingly ignores (a classification or
+// LM head of a checkpoint saved with one, say).
+func (m *Model) UnusedTensors() []string { return slices.Clone(m.fam.unexpected) }
 
 // Architecture is config.json's model_type.
 func (m *Model) Architecture() string { return m.fam.name }
