@@ -211,6 +211,10 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 	var (
 		abase unsafe.Pointer
 		aldb  int
+		// tailBase, if set, holds the rows of the last micro-panel (stride
+		// tailLd bytes) when A is read in place and m % mr != 0.
+		tailBase unsafe.Pointer
+		tailLd   int
 		sbuf  *[]byte
 	)
 	threads := e.threads()
@@ -240,14 +244,24 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 			conv(0, mp*mr)
 		}
 		abase, aldb = unsafe.Pointer(&buf[0]), rowB
-	} else if m%mr == 0 && !badStride(lda*4, min(w.K, kcMaxSteps)*4) {
+	} else if !badStride(lda*4, min(w.K, kcMaxSteps)*4) {
+		// A in place; a partial last micro-panel is copied, zero-padded.
 		abase, aldb = unsafe.Pointer(&a[0]), lda*4
+		if m%mr != 0 {
+			sbuf = getScratch(mr * w.K * 4)
+			buf := f32s(*sbuf)
+			for r := 0; r < mr; r++ {
+				if i := (mp-1)*mr + r; i < m {
+					copy(buf[r*w.K:r*w.K+w.K], a[i*lda:])
+				} else {
+					clear(buf[r*w.K : r*w.K+w.K])
+				}
+			}
+			tailBase, tailLd = unsafe.Pointer(&buf[0]), w.K*4
+		}
 	} else {
 		// Copy A with a padded stride and zero rows up to mp·mr.
-		rowF := w.K
-		if badStride(rowF*4, min(w.K, kcMaxSteps)*4) {
-			rowF += 16
-		}
+		rowF := w.K + 16
 		sbuf = getScratch(mp * mr * rowF * 4)
 		buf := f32s(*sbuf)
 		for i := 0; i < mp*mr; i++ {
@@ -297,7 +311,10 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 			acc := k0 > 0
 			last := k0+kk == ks
 			for i := i0; i < i1; i++ {
-				ap := unsafe.Add(abase, i*mr*aldb+k0*4)
+				ap, ald := unsafe.Add(abase, i*mr*aldb+k0*4), aldb
+				if tailBase != nil && i == mp-1 {
+					ap, ald = unsafe.Add(tailBase, k0*4), tailLd
+				}
 				rows := min(mr, m-i*mr)
 				for j := j0; j < j1; j++ {
 					bp := unsafe.Add(wbase, j*pb+k0*stepBytes)
@@ -312,7 +329,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 						}
 					}
 					if rows == mr && cols == nr {
-						kern(kk, ap, aldb, bp, stepBytes, &c[i*mr*ldc+j*nr], ldc*4, bptr, acc)
+						kern(kk, ap, ald, bp, stepBytes, &c[i*mr*ldc+j*nr], ldc*4, bptr, acc)
 						continue
 					}
 					if acc {
@@ -320,7 +337,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 							copy(tile[r*nr:r*nr+cols], c[(i*mr+r)*ldc+j*nr:])
 						}
 					}
-					kern(kk, ap, aldb, bp, stepBytes, &tile[0], nr*4, bptr, acc)
+					kern(kk, ap, ald, bp, stepBytes, &tile[0], nr*4, bptr, acc)
 					for r := 0; r < rows; r++ {
 						copy(c[(i*mr+r)*ldc+j*nr:(i*mr+r)*ldc+j*nr+cols], tile[r*nr:])
 					}
