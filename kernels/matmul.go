@@ -215,7 +215,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		// tailLd bytes) when A is read in place and m % mr != 0.
 		tailBase unsafe.Pointer
 		tailLd   int
-		sbuf  *[]byte
+		sbuf     *[]byte
 	)
 	threads := e.threads()
 	if w.Prec == BF16 {
@@ -248,16 +248,17 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		// A in place; a partial last micro-panel is copied, zero-padded.
 		abase, aldb = unsafe.Pointer(&a[0]), lda*4
 		if m%mr != 0 {
-			sbuf = getScratch(mr * w.K * 4)
+			rowF := w.K + 16 // padded against L1 set aliasing
+			sbuf = getScratch(mr * rowF * 4)
 			buf := f32s(*sbuf)
 			for r := 0; r < mr; r++ {
 				if i := (mp-1)*mr + r; i < m {
-					copy(buf[r*w.K:r*w.K+w.K], a[i*lda:])
+					copy(buf[r*rowF:r*rowF+w.K], a[i*lda:])
 				} else {
-					clear(buf[r*w.K : r*w.K+w.K])
+					clear(buf[r*rowF : r*rowF+w.K])
 				}
 			}
-			tailBase, tailLd = unsafe.Pointer(&buf[0]), w.K*4
+			tailBase, tailLd = unsafe.Pointer(&buf[0]), rowF*4
 		}
 	} else {
 		// Copy A with a padded stride and zero rows up to mp·mr.
