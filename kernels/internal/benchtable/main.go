@@ -28,7 +28,7 @@ import (
 var (
 	rounds    = flag.Int("rounds", 3, "rounds over all cells")
 	gemmBench = flag.String("gemm_bench", filepath.Join(os.Getenv("HOME"), ".cache/airvec-refbench/bin/gemm_bench"), "refbench gemm_bench binary")
-	benchtime = flag.String("benchtime", "0.3s", "go test -benchtime per cell")
+	benchtime = flag.String("benchtime", "1s", "go test -benchtime per cell")
 	ms        = flag.String("m", "128,512,2048", "M values")
 	implName  = flag.String("impl", "avx512", "airvec implementation (bench impl= name)")
 )
