@@ -71,26 +71,69 @@ func (m *matcher) longestAt(b []byte, i int) (int, int32) {
 
 // addedVocab holds the added tokens and their matchers.
 type addedVocab struct {
-	tokens    []AddedToken
-	byID      map[int]int // id -> index in tokens
-	byContent map[string]int
-	raw       *matcher // tokens with normalized=false, matched on the input
-	norm      *matcher // tokens with normalized=true, matched after normalizing
+	tokens    []AddedToken   // by index; ID is the id HF assigns
+	byID      map[int]int    // id -> index in tokens
+	byContent map[string]int // content -> index in tokens
+	special   map[string]bool
+	normForm  map[int]string // normalized content of normalized tokens, when it differs
+	raw       *matcher       // tokens with normalized=false, matched on the input
+	norm      *matcher       // tokens with normalized=true, matched after normalizing
 	nRaw      int
 	nNorm     int
 }
 
-func newAddedVocab(toks []AddedToken, nz normalizer) *addedVocab {
-	av := &addedVocab{tokens: toks, byID: map[int]int{}, byContent: map[string]int{}, raw: newMatcher(), norm: newMatcher()}
-	for i, t := range toks {
-		av.byID[t.ID] = i
-		av.byContent[t.Content] = i
+// newAddedVocab adds the tokens as HF's AddedVocabulary::add_tokens does
+// when loading tokenizer.json: the file's ids are not used; a token gets
+// the id of its content (an earlier added token, else the model vocab),
+// or the next free id after the model vocabulary.
+func newAddedVocab(toks []AddedToken, nz normalizer, m model) *addedVocab {
+	av := &addedVocab{byID: map[int]int{}, byContent: map[string]int{}, special: map[string]bool{}, normForm: map[int]string{},
+		raw: newMatcher(), norm: newMatcher()}
+	next := m.vocabSize()
+	for _, t := range toks {
+		if t.Content == "" {
+			continue
+		}
+		if i, ok := av.byContent[t.Content]; ok {
+			old := av.tokens[i]
+			t.ID = old.ID
+			if old == t {
+				continue
+			}
+		} else if id, ok := m.tokenToID(t.Content); ok {
+			t.ID = id
+		} else {
+			t.ID = next
+			next++
+		}
 		if t.Normalized && nz != nil {
-			n := nz.normalize(newNstr(t.Content, 0, nil))
-			av.norm.add(string(n.b), int32(i))
-			av.nNorm++
-		} else if t.Normalized {
-			av.norm.add(t.Content, int32(i))
+			if s := string(nz.normalize(newNstr(t.Content, 0, nil)).b); s != t.Content {
+				av.normForm[t.ID] = s
+			}
+		}
+		idx := len(av.tokens)
+		if i, ok := av.byID[t.ID]; ok {
+			idx = i // the same id again: the later token replaces it
+			av.tokens[i] = t
+		} else {
+			av.tokens = append(av.tokens, t)
+		}
+		av.byContent[t.Content] = idx
+		av.byID[t.ID] = idx
+		if t.Special {
+			av.special[t.Content] = true
+		}
+	}
+	for i, t := range av.tokens {
+		if av.byID[t.ID] != i {
+			continue
+		}
+		if t.Normalized {
+			pat := t.Content
+			if s, ok := av.normForm[t.ID]; ok {
+				pat = s
+			}
+			av.norm.add(pat, int32(i))
 			av.nNorm++
 		} else {
 			av.raw.add(t.Content, int32(i))
@@ -100,9 +143,22 @@ func newAddedVocab(toks []AddedToken, nz normalizer) *addedVocab {
 	return av
 }
 
+// idToToken is HF's simple_id_to_token: the normalized form for normalized
+// tokens (so decoders invert it), else the content.
+func (av *addedVocab) idToToken(id int) (string, bool) {
+	i, ok := av.byID[id]
+	if !ok {
+		return "", false
+	}
+	if s, ok := av.normForm[id]; ok {
+		return s, true
+	}
+	return av.tokens[i].Content, true
+}
+
 func (av *addedVocab) isSpecialID(id int) bool {
 	i, ok := av.byID[id]
-	return ok && av.tokens[i].Special
+	return ok && av.special[av.tokens[i].Content]
 }
 
 func endsWithWord(b []byte) bool {

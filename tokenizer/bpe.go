@@ -448,3 +448,5 @@ func (c *wordCache) put(w []byte, bl bool, v []int32) {
 	}
 	s.mu.Unlock()
 }
+
+func (m *BPE) maxID() int { return len(m.pieces) - 1 }

@@ -92,7 +92,7 @@ func fromBytes(data []byte) (tk *Tokenizer, err error) {
 			return nil, fmt.Errorf("tokenizer: added token %q: bad id %d", t.Content, t.ID)
 		}
 	}
-	tk.added = newAddedVocab(f.AddedTokens, tk.normalizer)
+	tk.added = newAddedVocab(f.AddedTokens, tk.normalizer, tk.model)
 	if !isNull(f.PostProcessor) {
 		if tk.post, err = parsePost(f.PostProcessor, tk); err != nil {
 			return nil, err
@@ -104,10 +104,13 @@ func fromBytes(data []byte) (tk *Tokenizer, err error) {
 		}
 	}
 	tk.vocabN = tk.model.vocabSize()
-	for _, t := range f.AddedTokens {
-		if _, ok := tk.model.idToToken(t.ID); !ok && t.ID+1 > tk.vocabN {
+	for _, t := range tk.added.tokens {
+		if t.ID+1 > tk.vocabN {
 			tk.vocabN = t.ID + 1
 		}
+	}
+	if n, ok := tk.model.(interface{ maxID() int }); ok && n.maxID()+1 > tk.vocabN {
+		tk.vocabN = n.maxID() + 1
 	}
 	if f.Truncation != nil {
 		t := Truncation{MaxLength: f.Truncation.MaxLength, Stride: f.Truncation.Stride}

@@ -145,7 +145,7 @@ func nfTransform(n nstr, form norm.Form) nstr {
 	}
 	for i := k; i < len(n.b); {
 		r, size := decodeRune(n.b, i)
-		if r < 0xC0 {
+		if r < 0xA0 { // nothing below U+00A0 decomposes, even under NFKD
 			push(r, 0)
 			i += size
 			continue
@@ -341,8 +341,10 @@ func (lowercaseNormalizer) normalize(n nstr) nstr { return lowercase(n) }
 
 type stripAccentsNormalizer struct{}
 
+// StripAccents removes every combining mark (categories Mn, Mc, Me), unlike
+// BertNormalizer's strip_accents, which removes only Mn.
 func (stripAccentsNormalizer) normalize(n nstr) nstr {
-	return filterChars(n, func(r rune) bool { return !unicode.Is(unicode.Mn, r) })
+	return filterChars(n, func(r rune) bool { return r < 0x300 || !unicode.IsMark(r) })
 }
 
 // prependNormalizer prepends a string to non-empty input.

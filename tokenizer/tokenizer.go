@@ -178,10 +178,11 @@ func (tk *Tokenizer) TokenToID(s string) (int, bool) {
 	return tk.model.tokenToID(s)
 }
 
-// IDToToken returns the token string of id (added tokens first).
+// IDToToken returns the token string of id (added tokens first; a
+// normalized added token gives its normalized form, as HF's decoding does).
 func (tk *Tokenizer) IDToToken(id int) (string, bool) {
-	if i, ok := tk.added.byID[id]; ok {
-		return tk.added.tokens[i].Content, true
+	if s, ok := tk.added.idToToken(id); ok {
+		return s, true
 	}
 	return tk.model.idToToken(id)
 }
@@ -324,9 +325,11 @@ func (tk *Tokenizer) encode(a, b string, hasPair, addSpecial, pad bool) (*Encodi
 	defer encPool.Put(bufs)
 	ea := resetEncoding(&bufs[0])
 	tk.encodeSeq(a, 0, 0, limA, dir, ea)
+	toChars(ea, a)
 	if hasPair {
 		eb = resetEncoding(&bufs[1])
 		tk.encodeSeq(b, 1, 1, limB, dir, eb)
+		toChars(eb, b)
 	}
 	if tk.trunc != nil {
 		t := *tk.trunc
@@ -340,16 +343,12 @@ func (tk *Tokenizer) encode(a, b string, hasPair, addSpecial, pad bool) (*Encodi
 			return nil, err
 		}
 	}
-	// Char offsets before post-processing moves tokens around.
+	// Offset trimming works on char offsets, after truncation (as HF).
 	if tk.post != nil && tk.post.trimsOffsets() {
 		tk.post.trim(ea)
 		if eb != nil {
 			tk.post.trim(eb)
 		}
-	}
-	toChars(ea, a)
-	if eb != nil {
-		toChars(eb, b)
 	}
 	var enc *Encoding
 	if tk.post != nil {
@@ -492,15 +491,22 @@ func toChars(e *Encoding, text string) {
 		ci++
 	}
 	charAt[len(text)] = ci
+	// HF's BytesToCharOffsetConverter: start -> its char; end -> the char
+	// holding byte end (so an end inside a char does not include it), or
+	// one past the last char at the end of the text.
 	for i, o := range e.Offsets {
 		s, en := o[0], o[1]
-		if s < 0 || s > len(text) || en > len(text) {
+		if s < 0 || s >= len(text) || en < 0 || en > len(text) {
 			continue
 		}
 		cs := int(charAt[s])
-		ce := cs
-		if en > s {
+		var ce int
+		if en < len(text) {
+			ce = int(charAt[en])
+		} else if en > 0 {
 			ce = int(charAt[en-1]) + 1
+		} else {
+			ce = cs + 1
 		}
 		e.Offsets[i] = [2]int{cs, ce}
 	}

@@ -297,3 +297,5 @@ func (u *Unigram) tokenize(p pretok, dst []token) []token {
 	}
 	return dst
 }
+
+func (m *Unigram) maxID() int { return len(m.pieces) - 1 }

@@ -122,3 +122,5 @@ func (wp *WordPiece) tokenize(p pretok, dst []token) []token {
 	}
 	return dst
 }
+
+func (m *WordPiece) maxID() int { return len(m.pieces) - 1 }
