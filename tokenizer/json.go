@@ -53,6 +53,33 @@ func typed(m json.RawMessage) (string, error) {
 	return t.Type, nil
 }
 
+// assemble finishes a Tokenizer whose normalizer, pre-tokenizer, model,
+// post-processor and decoder are set: it adds the added tokens (HF
+// add_tokens semantics) and sizes the vocabulary. Loaders of other formats
+// (SentencePiece .model) build the parts and call it too.
+func (tk *Tokenizer) assemble(added []AddedToken) error {
+	if tk.model == nil {
+		return fmt.Errorf("tokenizer: no model")
+	}
+	tk.added = newAddedVocab(added, tk.normalizer, tk.model)
+	tk.vocabN = tk.model.vocabSize()
+	for _, t := range tk.added.tokens {
+		tk.vocabN = max(tk.vocabN, t.ID+1)
+	}
+	if n, ok := tk.model.(interface{ maxID() int }); ok {
+		tk.vocabN = max(tk.vocabN, n.maxID()+1)
+	}
+	if tk.post != nil {
+		for _, id := range tk.post.specialIDs() {
+			if id < 0 || id > 1<<26 {
+				return fmt.Errorf("tokenizer: post_processor: special token id %d out of range", id)
+			}
+			tk.vocabN = max(tk.vocabN, id+1)
+		}
+	}
+	return nil
+}
+
 // FromBytes parses the contents of a tokenizer.json file.
 func FromBytes(data []byte) (tk *Tokenizer, err error) {
 	defer func() {
@@ -87,12 +114,6 @@ func fromBytes(data []byte) (tk *Tokenizer, err error) {
 	if tk.model, err = parseModel(f.Model); err != nil {
 		return nil, err
 	}
-	for _, t := range f.AddedTokens {
-		if t.ID < 0 || t.ID > 1<<26 {
-			return nil, fmt.Errorf("tokenizer: added token %q: bad id %d", t.Content, t.ID)
-		}
-	}
-	tk.added = newAddedVocab(f.AddedTokens, tk.normalizer, tk.model)
 	if !isNull(f.PostProcessor) {
 		if tk.post, err = parsePost(f.PostProcessor, tk); err != nil {
 			return nil, err
@@ -103,14 +124,8 @@ func fromBytes(data []byte) (tk *Tokenizer, err error) {
 			return nil, err
 		}
 	}
-	tk.vocabN = tk.model.vocabSize()
-	for _, t := range tk.added.tokens {
-		if t.ID+1 > tk.vocabN {
-			tk.vocabN = t.ID + 1
-		}
-	}
-	if n, ok := tk.model.(interface{ maxID() int }); ok && n.maxID()+1 > tk.vocabN {
-		tk.vocabN = n.maxID() + 1
+	if err := tk.assemble(f.AddedTokens); err != nil {
+		return nil, err
 	}
 	if f.Truncation != nil {
 		t := Truncation{MaxLength: f.Truncation.MaxLength, Stride: f.Truncation.Stride}

@@ -10,6 +10,7 @@ type postProcessor interface {
 	trimsOffsets() bool
 	trim(e *Encoding)
 	process(a, b *Encoding, addSpecial bool) *Encoding
+	specialIDs() []int
 }
 
 // processWith runs p over a and b and concatenates the result.
@@ -274,4 +275,22 @@ func (s sequencePost) processEncodings(encs []*Encoding, add bool) []*Encoding {
 		encs = p.processEncodings(encs, add)
 	}
 	return encs
+}
+
+func (t *templateProcessing) specialIDs() []int {
+	var out []int
+	for _, sp := range t.specials {
+		out = append(out, sp.ids...)
+	}
+	return out
+}
+func (p *bertProcessing) specialIDs() []int    { return []int{p.clsID, p.sepID} }
+func (p *robertaProcessing) specialIDs() []int { return []int{p.clsID, p.sepID} }
+func (p *byteLevelPost) specialIDs() []int     { return nil }
+func (s sequencePost) specialIDs() []int {
+	var out []int
+	for _, p := range s {
+		out = append(out, p.specialIDs()...)
+	}
+	return out
 }
