@@ -168,7 +168,7 @@ func (m *BPE) tokenize(p pretok, dst []token) []token {
 }
 
 func (m *BPE) store(w []byte, byteLevel bool, toks []token) {
-	if len(w) > 256 {
+	if len(w) > 256 || !m.cache.room(w, byteLevel) {
 		return
 	}
 	v := make([]int32, 0, 2*len(toks))
@@ -437,6 +437,14 @@ func (c *wordCache) get(w []byte, bl bool) ([]int32, bool) {
 	v, ok := s.m[string(kb[:n+1])]
 	s.mu.RUnlock()
 	return v, ok
+}
+
+func (c *wordCache) room(w []byte, bl bool) bool {
+	s := c.shard(w, bl)
+	s.mu.RLock()
+	ok := len(s.m) < c.limit
+	s.mu.RUnlock()
+	return ok
 }
 
 func (c *wordCache) put(w []byte, bl bool, v []int32) {

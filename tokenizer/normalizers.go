@@ -2,7 +2,6 @@ package tokenizer
 
 import (
 	"sync"
-	"sync/atomic"
 	"unicode"
 	"unicode/utf8"
 
@@ -225,8 +224,10 @@ func composePair(a, b rune) (rune, bool) {
 		return 0, false
 	}
 	key := uint64(uint32(a))<<32 | uint64(uint32(b))
-	if v, ok := composeCache.Load(key); ok {
-		r := v.(rune)
+	composeMu.RLock()
+	r, ok := composeCache[key]
+	composeMu.RUnlock()
+	if ok {
 		return r, r >= 0
 	}
 	k := utf8.EncodeRune(buf[:], a)
@@ -236,17 +237,20 @@ func composePair(a, b rune) (rune, bool) {
 	if !(size == len(out) && r != a) {
 		r = -1
 	}
-	if composeCount.Add(1) <= 1<<16 {
-		composeCache.Store(key, r)
+	composeMu.Lock()
+	if len(composeCache) < 1<<16 {
+		composeCache[key] = r
 	}
+	composeMu.Unlock()
 	return r, r >= 0
 }
 
-var composeCount atomic.Int64
-
-// composeCache memoizes composePair (bounded by the pairs that occur:
-// starters followed by combining marks).
-var composeCache sync.Map
+// composeCache memoizes composePair (bounded: starters followed by
+// combining marks that occur in the input).
+var (
+	composeMu    sync.RWMutex
+	composeCache = map[uint64]rune{}
+)
 
 // recompose is the canonical composition of the crate's Recompositions.
 func recompose(in []rc) []rc {
