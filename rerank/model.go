@@ -8,6 +8,7 @@ import (
 	"math"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/airvec/airvec/internal/apierr"
@@ -33,6 +34,10 @@ type Model struct {
 	padID    int
 	useTypes bool // the trunk has a token-type table with > 1 rows
 	maxLen   int
+
+	store  weights.Store
+	mu     sync.RWMutex // guards closed against Close
+	closed bool
 }
 
 // modelConfig is the part of config.json that picks the architecture.
@@ -47,7 +52,7 @@ type modelConfig struct {
 // model.safetensors, tokenizer.json): BertForSequenceClassification
 // (ms-marco MiniLM style) or XLMRobertaForSequenceClassification (BGE
 // rerankers), with one label.
-func Load(dir string, opts ...Option) (*Model, error) {
+func Load(dir string, opts ...Option) (_ *Model, err error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -103,6 +108,11 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("rerank: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
 	root := weights.NewScope(st)
 	trunk, err := bert.Load(root.Sub(prefix), cfg, o.prec)
 	if err != nil {
@@ -145,6 +155,7 @@ func Load(dir string, opts ...Option) (*Model, error) {
 		padID:    cfg.PadTokenID,
 		useTypes: cfg.TypeVocabSize > 1,
 		maxLen:   maxLen,
+		store:    st,
 	}
 	m.tok = tok.WithoutPadding().WithTruncation(tokenizer.Truncation{MaxLength: maxLen, Strategy: tokenizer.OnlySecond, Direction: tokenizer.Right})
 	m.tokLF = tok.WithoutPadding().WithTruncation(tokenizer.Truncation{MaxLength: maxLen, Strategy: tokenizer.LongestFirst, Direction: tokenizer.Right})
@@ -164,6 +175,23 @@ func tokenizerMaxLength(raw []byte, def int) int {
 		return def
 	}
 	return int(tc.ModelMaxLength)
+}
+
+var errClosed = errors.New("rerank: model is closed")
+
+// Close releases the weights. The Model must not be used afterwards (calls
+// return an InternalError). Safe to call more than once.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	if m.store == nil {
+		return nil
+	}
+	return m.store.Close()
 }
 
 // Architecture is the HF class of the loaded model.
@@ -249,6 +277,11 @@ func (m *Model) Logits(ctx context.Context, query string, docs []string) ([]floa
 }
 
 func (m *Model) logits(ctx context.Context, query string, docs []string) ([]float32, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, apierr.Internal(errClosed)
+	}
 	pairs := make([]pair, len(docs))
 	for i, d := range docs {
 		p, err := m.encodePair(query, d)

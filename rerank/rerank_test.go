@@ -305,3 +305,22 @@ func TestErrors(t *testing.T) {
 		t.Error("WithMaxDocs(0) accepted")
 	}
 }
+
+func TestClose(t *testing.T) {
+	f := load(t, fixtures[0])
+	m, err := Load(f.dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	_, err = m.Rerank(context.Background(), &Request{Query: "q", Docs: []string{"d"}})
+	var e *Error
+	if !errors.As(err, &e) || e.Code != InternalError {
+		t.Errorf("after Close: %v, want InternalError", err)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/airvec/airvec/internal/apierr"
@@ -56,10 +57,10 @@ type Model struct {
 	padID   int
 	maxLen  int
 	vocab   int
-}
 
-type modelConfig struct {
-	Architectures []string `json:"architectures"`
+	store  weights.Store
+	mu     sync.RWMutex // guards closed against Close
+	closed bool
 }
 
 // Load reads a sparse model directory: a BertForMaskedLM or
@@ -68,7 +69,7 @@ type modelConfig struct {
 // sparse_linear.safetensors (or the sparse_linear.pt BGE-M3 ships). Needs
 // config.json, the weights and tokenizer.json. dir may also be a Hugging
 // Face repo id found in the local cache.
-func Load(dir string, opts ...Option) (*Model, error) {
+func Load(dir string, opts ...Option) (_ *Model, err error) {
 	o := defaultOptions()
 	for _, opt := range opts {
 		if err := opt(&o); err != nil {
@@ -122,6 +123,11 @@ func Load(dir string, opts ...Option) (*Model, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sparse: %w", err)
 	}
+	defer func() {
+		if err != nil {
+			st.Close()
+		}
+	}()
 	if distil {
 		st = newDistilStore(st)
 	}
@@ -146,6 +152,7 @@ func Load(dir string, opts ...Option) (*Model, error) {
 		trunk: trunk,
 		padID: cfg.PadTokenID,
 		vocab: cfg.VocabSize,
+		store: st,
 	}
 	H, V := cfg.HiddenSize, cfg.VocabSize
 	switch kind {
@@ -319,6 +326,23 @@ func tokenizerMaxLength(raw []byte, def int) int {
 	return int(tc.ModelMaxLength)
 }
 
+var errClosed = errors.New("sparse: model is closed")
+
+// Close releases the weights. The Model must not be used afterwards (calls
+// return an InternalError). Safe to call more than once.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	if m.store == nil {
+		return nil
+	}
+	return m.store.Close()
+}
+
 // Kind is the head the model runs.
 func (m *Model) Kind() Kind { return m.kind }
 
@@ -339,6 +363,11 @@ func (m *Model) Encode(ctx context.Context, req *Request) (*Response, error) {
 	start := time.Now()
 	if err := req.Validate(m.opts.maxInputs); err != nil {
 		return nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed {
+		return nil, apierr.Internal(errClosed)
 	}
 	encs := make([][]int, len(req.Input))
 	tokens := 0

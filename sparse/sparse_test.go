@@ -516,3 +516,21 @@ func TestTruncation(t *testing.T) {
 		t.Error("WithMaxTokens(2) accepted")
 	}
 }
+
+func TestClose(t *testing.T) {
+	m, err := Load(testdata.Path(t, "models/splade-mini"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
+	_, err = m.Encode(context.Background(), &Request{Input: Input{"x"}})
+	var e *Error
+	if !errors.As(err, &e) || e.Code != InternalError {
+		t.Errorf("after Close: %v, want InternalError", err)
+	}
+}
