@@ -41,7 +41,7 @@ func loadBenchDocs(b *testing.B) ([]string, int) {
 func BenchmarkEncode(b *testing.B) {
 	docs, nbytes := loadBenchDocs(b)
 	for _, g := range goldenFiles {
-		tk0, err := Load(testdata.Path(b, g.file))
+		tk0, err := loadCached(testdata.Path(b, g.file))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -17,7 +17,7 @@ func TestConcurrentEncode(t *testing.T) {
 			continue
 		}
 		t.Run(g.name, func(t *testing.T) {
-			tk, err := Load(testdata.Path(t, g.file))
+			tk, err := loadCached(testdata.Path(t, g.file))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -114,7 +114,7 @@ func fuzzTokenizers(t testing.TB) map[string]*Tokenizer {
 	fuzzOnce.Do(func() {
 		fuzzTks = map[string]*Tokenizer{}
 		for _, g := range goldenFiles {
-			tk, err := Load(root + "/" + g.file)
+			tk, err := loadCached(root + "/" + g.file)
 			if err == nil {
 				fuzzTks[g.name] = tk
 			}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/airvec/airvec/internal/testdata"
@@ -28,6 +29,26 @@ var goldenFiles = []struct{ name, file string }{
 // goldens were produced by HF tokenizers 0.23.2 (tokgold.js): they cover
 // the components the real tokenizers above do not use.
 var synthFiles = []string{"gemma-style", "roberta-style", "bpe-prefix", "unigram-misc"}
+
+// loadCached loads each tokenizer.json once per test binary (a Tokenizer
+// is immutable and safe to share).
+func loadCached(path string) (*Tokenizer, error) {
+	loadMu.Lock()
+	defer loadMu.Unlock()
+	if tk, ok := loaded[path]; ok {
+		return tk, nil
+	}
+	tk, err := Load(path)
+	if err == nil {
+		loaded[path] = tk
+	}
+	return tk, err
+}
+
+var (
+	loadMu sync.Mutex
+	loaded = map[string]*Tokenizer{}
+)
 
 type goldSet struct{ name, tokFile, golden, batch string }
 
@@ -55,7 +76,7 @@ func (g goldSet) tokenizer(t testing.TB) *Tokenizer {
 	if g.tokFile != "" {
 		p = testdata.Path(t, g.tokFile)
 	}
-	tk, err := Load(p)
+	tk, err := loadCached(p)
 	if err != nil {
 		t.Fatal(err)
 	}

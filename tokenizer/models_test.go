@@ -58,7 +58,7 @@ func TestModelManifests(t *testing.T) {
 			if _, err := os.Stat(tkPath); err != nil {
 				t.Skipf("%s has no tokenizer.json (SentencePiece model: covered by the GLM tests)", m.ModelDir)
 			}
-			tk, err := Load(tkPath)
+			tk, err := loadCached(tkPath)
 			if err != nil {
 				t.Fatal(err)
 			}
