@@ -230,8 +230,23 @@ func (b *gmeBackend) prepare(i int, it fusedItem) (gmeSeq, error) {
 	return s, nil
 }
 
-// gmeBatchTokens bounds one forward pass (batch × padded length).
-const gmeBatchTokens = 8192
+// gmeBatchTokens bounds one forward pass (batch × padded length) and
+// gmeBatchPatches the vision rows of its images (the vision scratch is
+// about 11·embed_dim floats per row: 8192 rows ≈ 460 MB at GME-2B's 1280),
+// besides the image batch option. A pass always takes at least one entry.
+const (
+	gmeBatchTokens  = 8192
+	gmeBatchPatches = 8192
+)
+
+// patches is the number of vision rows of s's images.
+func (s *gmeSeq) patches() int {
+	n := 0
+	for _, g := range s.in.Grids {
+		n += g[0] * g[1] * g[2]
+	}
+	return n
+}
 
 func (b *gmeBackend) embedFused(ctx context.Context, e *kernels.Engine, items []fusedItem) ([][]float32, int, error) {
 	if e == nil {
@@ -266,14 +281,14 @@ func (b *gmeBackend) embedFused(ctx context.Context, e *kernels.Engine, items []
 			return nil, 0, err
 		}
 		L := len(seqs[order[lo]].in.IDs)
-		imgs := len(seqs[order[lo]].in.Grids)
+		imgs, patches := len(seqs[order[lo]].in.Grids), seqs[order[lo]].patches()
 		hi := lo + 1
 		for hi < len(order) && (hi-lo+1)*L <= gmeBatchTokens {
-			n := len(seqs[order[hi]].in.Grids)
-			if n > 0 && imgs+n > max(b.batch, 1) {
+			n, p := len(seqs[order[hi]].in.Grids), seqs[order[hi]].patches()
+			if n > 0 && (imgs+n > max(b.batch, 1) || patches+p > gmeBatchPatches) {
 				break
 			}
-			imgs += n
+			imgs, patches = imgs+n, patches+p
 			hi++
 		}
 		ins := make([]qwen2vl.Input, hi-lo)

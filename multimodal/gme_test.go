@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/airvec/airvec/internal/imageproc"
@@ -270,4 +272,59 @@ func vecDiff(a, b []float32) (maxAbs, cos float64) {
 		nb += float64(b[i]) * float64(b[i])
 	}
 	return maxAbs, dot / math.Sqrt(na*nb)
+}
+
+// TestGMEConcurrent runs requests from several goroutines on one Model
+// (with a second Model from WithInstruction sharing its weights) and
+// checks every answer against the serial one.
+func TestGMEConcurrent(t *testing.T) {
+	man, _, root := readGME(t)
+	m, err := Load(filepath.Join(root, man.ModelDir), WithThreads(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	q, err := m.WithInstruction("Find an image that matches the given text.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	req := &Request{Input: []Input{
+		{Text: "a photo of a cat"},
+		{Image: filepath.Join(root, "images", "tiny_17x9.png")},
+		{Text: "red circle", Image: filepath.Join(root, "images", "gray_300x200.png")},
+	}}
+	models := []*Model{m, q}
+	want := make([]*Response, 2)
+	for i, mm := range models {
+		if want[i], err = mm.Embed(ctx, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, cs := vecDiff(want[0].Result.Embeddings[0].Embedding, want[1].Result.Embeddings[0].Embedding); cs > 0.9999 {
+		t.Errorf("instruction did not change the text embedding (cosine %v)", cs)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			resp, err := models[g%2].Embed(ctx, req)
+			if err != nil {
+				errs <- err
+				return
+			}
+			for i, e := range resp.Result.Embeddings {
+				if ma, _ := vecDiff(e.Embedding, want[g%2].Result.Embeddings[i].Embedding); ma > 1e-6 {
+					errs <- fmt.Errorf("goroutine %d entry %d: max-abs %g", g, i, ma)
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
 }
