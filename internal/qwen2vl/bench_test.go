@@ -234,6 +234,22 @@ func BenchmarkGME2B(b *testing.B) {
 					b.ReportMetric(vl*1e3, "ms/vision-layer")
 				}
 				b.ReportMetric(float64(per)/full, kind+"s/s-full-est")
+				// Achieved rate of one layer (matmuls + attention scores/values).
+				H, I, hd := cfg.HiddenSize, cfg.IntermediateSize, cfg.HeadDim()
+				nh, kv := cfg.NumAttentionHeads, cfg.NumKeyValueHeads
+				var toks, L float64
+				for _, in := range ins {
+					toks += float64(len(in.IDs))
+					L = max(L, float64(len(in.IDs)))
+				}
+				tf := toks * (2*float64(H*(nh+2*kv)*hd+H*nh*hd+3*H*I) + 2*L*float64(nh*hd)) // causal: half of 4·L·nh·hd
+				b.ReportMetric(tf/tl/1e9, "GFLOP/s-text-layer")
+				if kind == "image" {
+					D, M := float64(cfg.Vision.EmbedDim), float64(cfg.Vision.MLPDim())
+					rows := 1024.0
+					vf := rows * (2*(3*D*D+D*D+2*D*M) + 4*rows*D)
+					b.ReportMetric(vf/vl/1e9, "GFLOP/s-vision-layer")
+				}
 				b.ReportMetric(float64(peakRSS())/(1<<20), "peakRSS-MiB")
 			})
 		}
