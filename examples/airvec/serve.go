@@ -362,7 +362,7 @@ func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, route string,
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(b)
-	s.observe(r, route, status, "", start)
+	s.observe(r, w.Header().Get("X-Request-Id"), route, status, "", start)
 }
 
 func (s *server) writeError(w http.ResponseWriter, r *http.Request, route, id string, start time.Time, err error) {
@@ -374,17 +374,17 @@ func (s *server) writeError(w http.ResponseWriter, r *http.Request, route, id st
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
 	w.Write(apierr.JSON(id, e))
-	s.observe(r, route, status, string(e.Code), start)
+	s.observe(r, id, route, status, string(e.Code), start)
 }
 
-func (s *server) observe(r *http.Request, route string, status int, code string, start time.Time) {
+func (s *server) observe(r *http.Request, id, route string, status int, code string, start time.Time) {
 	d := time.Since(start)
 	s.metrics.request(route, status, code, d)
 	lvl := slog.LevelInfo
 	if status >= 500 {
 		lvl = slog.LevelError
 	}
-	s.cfg.logger.Log(r.Context(), lvl, "request", "request_id", r.Header.Get("X-Request-Id"), "method", r.Method,
+	s.cfg.logger.Log(r.Context(), lvl, "request", "request_id", id, "method", r.Method,
 		"path", r.URL.Path, "route", route, "status", status, "code", code, "ms", float64(d.Microseconds())/1000, "remote", r.RemoteAddr)
 }
 
