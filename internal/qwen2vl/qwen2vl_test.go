@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/airvec/airvec/internal/testdata"
@@ -304,5 +305,80 @@ func TestExpandImagePads(t *testing.T) {
 	}
 	if ExpandImagePads([]int{1, 9}, 9, nil) != nil || ExpandImagePads([]int{1}, 9, []int{4}) != nil {
 		t.Error("mismatched counts accepted")
+	}
+}
+
+func tinyConfig(t *testing.T) Config {
+	raw, err := os.ReadFile(filepath.Join(testdata.Path(t, "models/"+fixture), "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := ParseConfig(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
+
+// renamed serves a store's tensors under other names.
+type renamed struct {
+	*synthStore
+	to map[string]string // new name → old
+}
+
+func (r renamed) Names() []string {
+	var out []string
+	for n := range r.to {
+		out = append(out, n)
+	}
+	return out
+}
+func (r renamed) Info(n string) (weights.TensorInfo, bool) { return r.synthStore.Info(r.to[n]) }
+func (r renamed) Float32(n string) ([]float32, error)      { return r.synthStore.Float32(r.to[n]) }
+
+func TestLoadErrors(t *testing.T) {
+	cfg := tinyConfig(t)
+	// Missing and misshapen tensors are named in the error.
+	s := synthCheckpoint(cfg)
+	delete(s.shapes, "model.layers.1.self_attn.k_proj.bias")
+	if _, err := Load(weights.NewScope(s), cfg, kernels.FP32); err == nil || !strings.Contains(err.Error(), "model.layers.1.self_attn.k_proj.bias") {
+		t.Errorf("missing tensor: %v", err)
+	}
+	s = synthCheckpoint(cfg)
+	s.shapes["visual.blocks.0.attn.qkv.weight"] = []int{95, 32}
+	if _, err := Load(weights.NewScope(s), cfg, kernels.FP32); err == nil || !strings.Contains(err.Error(), "visual.blocks.0.attn.qkv.weight") {
+		t.Errorf("bad shape: %v", err)
+	}
+	// transformers ≥ 4.52 layout: model.visual.*, model.language_model.*
+	s = synthCheckpoint(cfg)
+	r := renamed{s, map[string]string{}}
+	for _, n := range s.Names() {
+		nn := "model.language_model." + strings.TrimPrefix(n, "model.")
+		if strings.HasPrefix(n, "visual.") {
+			nn = "model." + n
+		}
+		r.to[nn] = n
+	}
+	sc := weights.NewScope(r)
+	if _, err := Load(sc, cfg, kernels.FP32); err != nil {
+		t.Fatal(err)
+	}
+	if u := sc.Unused(); len(u) != 0 {
+		t.Errorf("unused %v", u)
+	}
+	// Config validation.
+	for _, mod := range []func(c *Config){
+		func(c *Config) { c.NumKeyValueHeads = 3 },
+		func(c *Config) { c.RopeScaling.MRopeSection = []int{2, 2, 2} },
+		func(c *Config) { c.Vision.NumHeads = 3 },
+		func(c *Config) { c.HiddenAct = "swiglu" },
+		func(c *Config) { c.UseSlidingWindow = true },
+		func(c *Config) { c.MinImageTokens = 0 },
+	} {
+		c := tinyConfig(t)
+		mod(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("config %+v accepted", c)
+		}
 	}
 }
