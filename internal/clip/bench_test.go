@@ -153,7 +153,7 @@ func BenchmarkVision(b *testing.B) {
 					continue
 				}
 				for _, threads := range []int{1, 2} {
-					name := fmt.Sprintf("%s/%s/batch%d/threads%d", g.name, prec, batch, threads)
+					name := fmt.Sprintf("%s/%s/batch%02d/threads%d", g.name, prec, batch, threads)
 					b.Run(name, func(b *testing.B) {
 						e := &kernels.Engine{Threads: threads}
 						pix := make([]float32, batch*v.PixelsPerImage())
