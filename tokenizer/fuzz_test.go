@@ -1,13 +1,13 @@
 package tokenizer
 
 import (
-	"os"
-	"sync"
 	"testing"
 	"unicode/utf8"
 
 	"github.com/airvec/airvec/internal/testdata"
 )
+
+func init() { catchPanics = false } // tests must see panics
 
 // Small tokenizer.json files covering every component, used as fuzz seeds
 // and in TestSmallConfigs.
@@ -104,23 +104,20 @@ func TestSmallConfigs(t *testing.T) {
 	}
 }
 
-var (
-	fuzzOnce sync.Once
-	fuzzTks  map[string]*Tokenizer
-)
-
-func fuzzTokenizers(t testing.TB) map[string]*Tokenizer {
-	root := testdata.Dir(t)
-	fuzzOnce.Do(func() {
-		fuzzTks = map[string]*Tokenizer{}
-		for _, g := range goldenFiles {
-			tk, err := loadCached(root + "/" + g.file)
-			if err == nil {
-				fuzzTks[g.name] = tk
+// fuzzTokenizer loads one golden tokenizer (once per process; only the
+// ones a target uses, so fuzz workers start fast).
+func fuzzTokenizer(t testing.TB, name string) *Tokenizer {
+	for _, g := range goldenFiles {
+		if g.name == name {
+			tk, err := loadCached(testdata.Path(t, g.file))
+			if err != nil {
+				t.Fatal(err)
 			}
+			return tk
 		}
-	})
-	return fuzzTks
+	}
+	t.Fatalf("no tokenizer %s", name)
+	return nil
 }
 
 func fuzzEncode(f *testing.F, names ...string) {
@@ -129,13 +126,8 @@ func fuzzEncode(f *testing.F, names ...string) {
 	}
 	f.Add("The quick brown fox", "jumps", uint8(3))
 	f.Fuzz(func(t *testing.T, a, b string, mode uint8) {
-		tks := fuzzTokenizers(t)
 		for _, name := range names {
-			tk := tks[name]
-			if tk == nil {
-				t.Skip("tokenizer missing")
-			}
-			tk = tk.WithoutPadding().WithoutTruncation()
+			tk := fuzzTokenizer(t, name).WithoutPadding().WithoutTruncation()
 			if mode&1 != 0 {
 				strat := TruncationStrategy(mode>>2) % 3
 				dir := Direction(mode>>4) % 2
@@ -163,4 +155,3 @@ func FuzzEncodeWordPiece(f *testing.F) { fuzzEncode(f, "bert-base-uncased", "ber
 func FuzzEncodeBPE(f *testing.F)       { fuzzEncode(f, "qwen3", "clip") }
 func FuzzEncodeUnigram(f *testing.F)   { fuzzEncode(f, "t5", "xlmr-style-unigram") }
 
-var _ = os.Getenv

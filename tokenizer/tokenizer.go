@@ -305,7 +305,19 @@ func (tk *Tokenizer) EncodePair(a, b string, addSpecial bool) (*Encoding, error)
 	return tk.encode(a, b, true, addSpecial, true)
 }
 
-func (tk *Tokenizer) encode(a, b string, hasPair, addSpecial, pad bool) (*Encoding, error) {
+// catchPanics turns an unexpected panic while encoding into an error (a
+// last line of defence for servers); the tests turn it off so that fuzzing
+// sees any panic.
+var catchPanics = true
+
+func (tk *Tokenizer) encode(a, b string, hasPair, addSpecial, pad bool) (enc *Encoding, err error) {
+	if catchPanics {
+		defer func() {
+			if r := recover(); r != nil {
+				enc, err = nil, fmt.Errorf("tokenizer: internal error: %v", r)
+			}
+		}()
+	}
 	a = sanitizeUTF8(a)
 	limA, limB, dir := 0, 0, Right
 	if tk.trunc != nil {
@@ -350,7 +362,6 @@ func (tk *Tokenizer) encode(a, b string, hasPair, addSpecial, pad bool) (*Encodi
 			tk.post.trim(eb)
 		}
 	}
-	var enc *Encoding
 	if tk.post != nil {
 		enc = tk.post.process(ea, eb, addSpecial)
 	} else if eb != nil {
