@@ -154,4 +154,3 @@ func fuzzEncode(f *testing.F, names ...string) {
 func FuzzEncodeWordPiece(f *testing.F) { fuzzEncode(f, "bert-base-uncased", "bert-base-chinese") }
 func FuzzEncodeBPE(f *testing.F)       { fuzzEncode(f, "qwen3", "clip") }
 func FuzzEncodeUnigram(f *testing.F)   { fuzzEncode(f, "t5", "xlmr-style-unigram") }
-
