@@ -139,3 +139,40 @@ func TestSmartResize(t *testing.T) {
 		t.Error("empty image accepted")
 	}
 }
+
+// FuzzGMEPreprocess feeds arbitrary image sizes and bounds through GME's
+// fetch and the Qwen2-VL processor: errors are fine, panics and
+// inconsistent outputs are not.
+func FuzzGMEPreprocess(f *testing.F) {
+	f.Add(17, 9, 4, 16)
+	f.Add(1, 3000, 4, 16)
+	f.Add(640, 480, 256, 1280)
+	f.Add(28, 5601, 1, 2)
+	f.Fuzz(func(t *testing.T, w, h, lo, hi int) {
+		if w <= 0 || h <= 0 || w > 4000 || h > 4000 || w*h > 1<<20 || lo <= 0 || hi < lo || hi > 4096 {
+			t.Skip()
+		}
+		m := NewRGB(w, h)
+		for i := range m.Pix {
+			m.Pix[i] = uint8(i * 7)
+		}
+		fm, err := GMEFetch(m)
+		if err != nil {
+			return
+		}
+		if fm.W%28 != 0 || fm.H%28 != 0 {
+			t.Fatalf("fetch %dx%d not a multiple of 28", fm.W, fm.H)
+		}
+		p, _ := ParseQwen2VLProcessor(nil)
+		p.MinPixels, p.MaxPixels = lo*784, hi*784
+		px, grid, err := p.Preprocess(nil, fm)
+		if err != nil {
+			return
+		}
+		if len(px) != grid[0]*grid[1]*grid[2]*p.RowLen() || grid[1]%2 != 0 || grid[2]%2 != 0 {
+			t.Fatalf("grid %v with %d values", grid, len(px))
+		}
+		// (No bound check: like transformers, the min-pixels branch may
+		// overshoot max_pixels for thin images.)
+	})
+}
