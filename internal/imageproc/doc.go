@@ -22,12 +22,13 @@
 //
 // Decoder parity: PNG, GIF, BMP and TIFF decode bit-exactly as PIL does.
 // JPEG goes through this package's own decoder (baseline, extended and
-// progressive Huffman, 8-bit, gray/YCbCr/RGB, any sampling libjpeg
-// accepts), which reproduces libjpeg-turbo's islow IDCT, fancy upsampling
-// and color conversion bit for bit; CMYK/YCCK, arithmetic-coded, 12-bit and
-// lossless files, and progressive files whose low AC coefficients never
-// complete (libjpeg block-smooths those), fall back to image/jpeg, which
-// differs from libjpeg by up to a few levels. Lossy WebP is decoded by
+// progressive Huffman, 8-bit, gray/YCbCr/RGB/CMYK/YCCK, any sampling
+// libjpeg accepts), which reproduces libjpeg-turbo's islow IDCT, fancy
+// upsampling and color conversion bit for bit (CMYK read as PIL does:
+// inverted "CMYK;I", then cmyk2rgb); arithmetic-coded, 12-bit and lossless
+// files, and progressive files whose low AC coefficients never complete
+// (libjpeg block-smooths those), fall back to image/jpeg, which differs
+// from libjpeg by up to a few levels. Lossy WebP is decoded by
 // golang.org/x/image/webp (VP8 reconstruction is exact by specification)
 // and converted with libwebp's fancy upsampler and BT.601 coefficients,
 // bit-exact on the fixtures. The first GIF frame is placed on its

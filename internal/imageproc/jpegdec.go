@@ -320,7 +320,7 @@ func (dec *jpegDecoder) frame(s []byte, progressive bool, maxPixels int) error {
 	if dec.w > maxPixels/dec.h {
 		return errJPEGData
 	}
-	if nc != 1 && nc != 3 {
+	if nc != 1 && nc != 3 && nc != 4 {
 		return errJPEGFallback
 	}
 	if len(s) < 6+3*nc {
@@ -722,8 +722,9 @@ func (dec *jpegDecoder) output() (any, error) {
 	}
 	// Upsample every component to full resolution as libjpeg-turbo does,
 	// then convert (or copy, for RGB files).
-	var ups [3]upsampler
-	var cps [3]chromaPlane
+	nc := len(dec.comps)
+	var ups [4]upsampler
+	var cps [4]chromaPlane
 	for i := range dec.comps {
 		c := &dec.comps[i]
 		if dec.hmax%c.h != 0 || dec.vmax%c.v != 0 {
@@ -734,13 +735,16 @@ func (dec *jpegDecoder) output() (any, error) {
 		cps[i] = chromaPlane{pix: planes[i], stride: strides[i], w: pw, h: ph}
 		ups[i] = jpegUpsampler(dec.hmax/c.h, dec.vmax/c.v, pw)
 	}
-	out := NewRGB(dec.w, dec.h)
-	var rows [3][]int
-	for i := range rows {
+	var rows [4][]int
+	for i := 0; i < nc; i++ {
 		rows[i] = make([]int, dec.w)
 	}
+	if nc == 4 {
+		return dec.cmyk(ups, cps, rows), nil
+	}
+	out := NewRGB(dec.w, dec.h)
 	for yy := 0; yy < dec.h; yy++ {
-		for i := range rows {
+		for i := 0; i < nc; i++ {
 			ups[i](&cps[i], yy, dec.w, rows[i])
 		}
 		o := out.Pix[3*yy*dec.w : 3*(yy+1)*dec.w]
@@ -759,6 +763,33 @@ func (dec *jpegDecoder) output() (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// cmyk returns a 4-component image as PIL holds it: libjpeg's CMYK output
+// (YCCK converted by ycck_cmyk_convert when the Adobe transform is 2), read
+// with PIL's "CMYK;I" raw mode (Adobe's inverted convention, which PIL
+// always assumes), as an image.CMYK for toRGB's cmyk2rgb.
+func (dec *jpegDecoder) cmyk(ups [4]upsampler, cps [4]chromaPlane, rows [4][]int) *image.CMYK {
+	w, h := dec.w, dec.h
+	out := image.NewCMYK(image.Rect(0, 0, w, h))
+	ycck := dec.adobe && dec.adobeXform == 2
+	for yy := 0; yy < h; yy++ {
+		for i := 0; i < 4; i++ {
+			ups[i](&cps[i], yy, w, rows[i])
+		}
+		o := out.Pix[yy*out.Stride : yy*out.Stride+4*w]
+		for x := 0; x < w; x++ {
+			c, m, y, k := rows[0][x], rows[1][x], rows[2][x], rows[3][x]
+			if ycck {
+				Y, cbv, crv := c, m-128, y-128
+				c = int(clip8i(255 - (Y + ((91881*crv + 1<<15) >> 16))))
+				m = int(clip8i(255 - (Y + ((-22554*cbv + 1<<15 - 46802*crv) >> 16))))
+				y = int(clip8i(255 - (Y + ((116130*cbv + 1<<15) >> 16))))
+			}
+			o[4*x], o[4*x+1], o[4*x+2], o[4*x+3] = uint8(255-c), uint8(255-m), uint8(255-y), uint8(255-k)
+		}
+	}
+	return out
 }
 
 // idctIslow is libjpeg's jpeg_idct_islow (jidctint.c): the LL&M integer
