@@ -50,7 +50,7 @@ func modelKinds(d *weights.Dir) []string {
 		return []string{kindRanker}
 	case strings.HasSuffix(arch, "ForMaskedLM"), d.Has("idf.json"):
 		return []string{kindSparse}
-	case arch == "CLIPModel", arch == "ChineseCLIPModel", strings.HasPrefix(arch, "Qwen2VL"), d.ConfigJSON == nil && len(d.JSONFiles()) > 0:
+	case arch == "CLIPModel", arch == "ChineseCLIPModel", strings.HasPrefix(arch, "Qwen2VL"), arch == "GmeQwen2VL", d.Config.ModelType == "qwen2_vl", d.ConfigJSON == nil && len(d.JSONFiles()) > 0:
 		return []string{kindMultimodal}
 	}
 	kinds := []string{kindEmbedding}
