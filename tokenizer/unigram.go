@@ -17,6 +17,22 @@ type byteTrie struct {
 	value  []int32 // piece id ending at node, -1 none
 }
 
+// buildTrieMap builds a trie of the keys of m with their values.
+func buildTrieMap(m map[string]int) *byteTrie {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	t := buildTrie(keys)
+	for i, v := range t.value {
+		if v >= 0 {
+			t.value[i] = int32(m[keys[v]])
+		}
+	}
+	return t
+}
+
 func buildTrie(pieces []string) *byteTrie {
 	// Build with maps, then flatten.
 	type node struct {

@@ -31,6 +31,9 @@ type WordPiece struct {
 	prefix   string
 	maxChars int
 	maxLen   int // longest piece in bytes (without prefix)
+	// Tries for the greedy longest match: word-initial pieces, and
+	// continuation pieces keyed without the prefix; values are ids.
+	first, next *byteTrie
 }
 
 // NewWordPiece builds a WordPiece model from its vocabulary.
@@ -69,6 +72,8 @@ func NewWordPiece(vocab map[string]int, unk, prefix string, maxInputChars int) (
 		return nil, fmt.Errorf("tokenizer: WordPiece: unk token %q not in vocab", unk)
 	}
 	wp.unkID = id
+	wp.first = buildTrieMap(vocab)
+	wp.next = buildTrieMap(wp.cont)
 	return wp, nil
 }
 
@@ -89,29 +94,20 @@ func (wp *WordPiece) tokenize(p pretok, dst []token) []token {
 	}
 	k := len(dst)
 	for start := 0; start < len(w); {
-		end := len(w)
-		if end-start > wp.maxLen {
-			end = start + wp.maxLen
-			for end > start && !utf8.RuneStart(w[end]) {
-				end--
-			}
+		t := wp.first
+		if start > 0 {
+			t = wp.next
 		}
-		found := -1
-		for end > start {
-			var id int
-			var ok bool
-			if start == 0 {
-				id, ok = wp.vocab[string(w[start:end])]
-			} else {
-				id, ok = wp.cont[string(w[start:end])]
-			}
-			if ok {
-				found = id
+		// Longest piece starting at start (pieces are whole UTF-8 strings,
+		// so every match ends on a char boundary).
+		found, end := -1, 0
+		n := int32(0)
+		for j := start; j < len(w); j++ {
+			if n = t.step(n, w[j]); n < 0 {
 				break
 			}
-			end--
-			for end > start && !utf8.RuneStart(w[end]) {
-				end--
+			if id := t.value[n]; id >= 0 {
+				found, end = int(id), j+1
 			}
 		}
 		if found < 0 {
