@@ -171,7 +171,21 @@ func Decode(data []byte, maxPixels int) (*RGB, error) {
 	if b.Dx() <= 0 || b.Dy() <= 0 || b.Dx() > maxPixels/b.Dy() {
 		return nil, fmt.Errorf("imageproc: %w: %s: decoded bounds %v do not fit the header", ErrDecode, cfg.Format, b)
 	}
-	m := toRGB(img, cfg.Format)
+	var m *RGB
+	if n, ok := img.(*image.NRGBA64); ok && pngGray16(data) {
+		// 16-bit gray with a tRNS chunk: Go widens it to NRGBA64, PIL keeps
+		// it as I;16, whose conversion to RGB clamps at 255.
+		g := &image.Gray16{Pix: make([]uint8, 2*b.Dx()*b.Dy()), Stride: 2 * b.Dx(), Rect: image.Rect(0, 0, b.Dx(), b.Dy())}
+		for y := 0; y < b.Dy(); y++ {
+			for x := 0; x < b.Dx(); x++ {
+				o := n.PixOffset(b.Min.X+x, b.Min.Y+y)
+				copy(g.Pix[y*g.Stride+2*x:], n.Pix[o:o+2])
+			}
+		}
+		m = toRGB(g, cfg.Format)
+	} else {
+		m = toRGB(img, cfg.Format)
+	}
 	return m.Orientation(cfg.Orientation), nil
 }
 
@@ -434,6 +448,12 @@ func toRGB(img image.Image, f Format) *RGB {
 		}
 	}
 	return out
+}
+
+// pngGray16 reports whether a PNG's IHDR says 16-bit grayscale (color
+// type 0), which PIL opens as I;16.
+func pngGray16(d []byte) bool {
+	return len(d) > 25 && string(d[12:16]) == "IHDR" && d[24] == 16 && d[25] == 0
 }
 
 // paletteRGB is a palette entry's RGB ignoring its alpha (PIL P → RGB).

@@ -460,3 +460,18 @@ func TestGIFFirstFrame(t *testing.T) {
 		}
 	}
 }
+
+// TestPNGGray16TRNS: 16-bit gray with tRNS clamps like I;16, not high byte.
+func TestPNGGray16TRNS(t *testing.T) {
+	g := image.NewGray16(image.Rect(0, 0, 2, 1))
+	g.SetGray16(0, 0, color.Gray16{Y: 100})
+	g.SetGray16(1, 0, color.Gray16{Y: 0x1234})
+	p := insertChunk(encodePNG(t, g), "tRNS", []byte{0x12, 0x34})
+	m, err := Decode(p, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(m.Pix, []byte{100, 100, 100, 255, 255, 255}) {
+		t.Errorf("I;16 with tRNS → RGB: %v", m.Pix)
+	}
+}
