@@ -28,7 +28,7 @@ var goldenFiles = []struct{ name, file string }{
 // synthFiles are small synthetic tokenizers (testdata/synth/gen.py) whose
 // goldens were produced by HF tokenizers 0.23.2 (tokgold.js): they cover
 // the components the real tokenizers above do not use.
-var synthFiles = []string{"gemma-style", "roberta-style", "bpe-prefix", "unigram-misc"}
+var synthFiles = []string{"gemma-style", "roberta-style", "bpe-prefix", "unigram-misc", "unigram-bytefallback"}
 
 // loadCached loads each tokenizer.json once per test binary (a Tokenizer
 // is immutable and safe to share).

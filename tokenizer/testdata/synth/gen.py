@@ -234,13 +234,33 @@ def unigram_misc():
     }
 
 
+def unigram_bytefallback():
+    base = json.load(open(os.path.join(HERE, "../../../../shared/tokenizers/t5.json"), encoding="utf-8"))
+    model = base["model"]
+    vocab = model["vocab"][:3000]
+    vocab += [["<0x%02X>" % b, 0.0] for b in range(256)]
+    model["vocab"], model["byte_fallback"] = vocab, True
+    return {
+        "version": "1.0", "truncation": None, "padding": None,
+        "added_tokens": [a for a in base["added_tokens"] if a["id"] < 3],
+        "normalizer": {"type": "NFKC"},  # (the charsmap is covered by t5; keeps this file small)
+        "pre_tokenizer": {"type": "Metaspace", "replacement": "▁", "prepend_scheme": "always", "split": True},
+        "post_processor": base["post_processor"],
+        "decoder": {"type": "Sequence", "decoders": [
+            {"type": "Replace", "pattern": {"String": "▁"}, "content": " "}, {"type": "ByteFallback"},
+            {"type": "Fuse"}, {"type": "Strip", "content": " ", "start": 1, "stop": 0}]},
+        "model": model,
+    }
+
+
 def main():
     recs = corpus()
     with open(os.path.join(HERE, "corpus.jsonl"), "w", encoding="utf-8") as f:
         for r in recs:
             f.write(json.dumps(r, ensure_ascii=False) + "\n")
     for name, tok in [("gemma-style", gemma_style(recs)), ("roberta-style", roberta_style(recs)),
-                      ("bpe-prefix", bpe_prefix(recs)), ("unigram-misc", unigram_misc())]:
+                      ("bpe-prefix", bpe_prefix(recs)), ("unigram-misc", unigram_misc()),
+                      ("unigram-bytefallback", unigram_bytefallback())]:
         with open(os.path.join(HERE, name + ".json"), "w", encoding="utf-8") as f:
             json.dump(tok, f, ensure_ascii=False)
 
