@@ -3,14 +3,12 @@ package multimodal
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
-	"path/filepath"
 
 	"github.com/airvec/airvec/internal/imageproc"
 	"github.com/airvec/airvec/kernels"
+	"github.com/airvec/airvec/weights"
 )
 
 // backend is one model family behind Model (CLIP, Chinese-CLIP, GME, M2).
@@ -53,7 +51,8 @@ type fusedItem struct {
 
 // dirConfig is what families see of a model directory when probing it.
 type dirConfig struct {
-	Dir           string
+	Dir           string          // the resolved directory
+	WDir          *weights.Dir    // the directory as package weights reads it
 	HasConfig     bool            // config.json present
 	Raw           json.RawMessage // config.json (nil when absent)
 	Architectures []string        `json:"architectures"`
@@ -85,25 +84,23 @@ var families []family
 // register adds a family; called from init functions.
 func register(f family) { families = append(families, f) }
 
+// readDirConfig opens dir (a directory, or a Hugging Face repo id found in
+// the local cache) and reads its config.json when there is one.
 func readDirConfig(dir string) (*dirConfig, error) {
-	st, err := os.Stat(dir)
+	if st, err := os.Stat(dir); err == nil && !st.IsDir() {
+		return nil, fmt.Errorf("multimodal: %s is not a directory", dir)
+	}
+	d, err := weights.OpenDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("multimodal: %w", err)
 	}
-	if !st.IsDir() {
-		return nil, fmt.Errorf("multimodal: %s is not a directory", dir)
-	}
-	c := &dirConfig{Dir: dir}
-	b, err := os.ReadFile(filepath.Join(dir, "config.json"))
-	switch {
-	case errors.Is(err, fs.ErrNotExist):
+	c := &dirConfig{Dir: d.Path, WDir: d}
+	if d.ConfigJSON == nil {
 		return c, nil
-	case err != nil:
-		return nil, fmt.Errorf("multimodal: %w", err)
 	}
-	if err := json.Unmarshal(b, c); err != nil {
-		return nil, fmt.Errorf("multimodal: %s: config.json: %v", dir, err)
+	if err := json.Unmarshal(d.ConfigJSON, c); err != nil {
+		return nil, fmt.Errorf("multimodal: %s: config.json: %v", d.Path, err)
 	}
-	c.HasConfig, c.Raw = true, b
+	c.HasConfig, c.Raw = true, d.ConfigJSON
 	return c, nil
 }

@@ -66,10 +66,7 @@ func loadVisionSide(dc *dirConfig, o *options, kind string) (*clipBackend, clip.
 	if err != nil {
 		return nil, cfg, nil, fmt.Errorf("multimodal: %s: %w", dc.Dir, err)
 	}
-	d, err := weights.OpenDir(dc.Dir)
-	if err != nil {
-		return nil, cfg, nil, fmt.Errorf("multimodal: %w", err)
-	}
+	d := dc.WDir
 	st, err := d.Weights()
 	if err != nil {
 		return nil, cfg, nil, fmt.Errorf("multimodal: %w", err)

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/airvec/airvec/internal/apierr"
+	"github.com/airvec/airvec/internal/testdata"
 )
 
 func loadMini(t *testing.T, opts ...Option) (*Model, manifest, string) {
@@ -187,8 +188,12 @@ func TestConcurrent(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	if _, err := Load(t.TempDir()); err == nil || !strings.Contains(err.Error(), "no supported model") {
+	if _, err := Load(t.TempDir()); err == nil || !strings.HasPrefix(err.Error(), "multimodal: ") {
 		t.Errorf("empty dir: %v", err)
+	}
+	other := testdata.Path(t, "models/bert-mini-embed")
+	if _, err := Load(other); err == nil || !strings.Contains(err.Error(), "no supported model") {
+		t.Errorf("text model dir: %v", err)
 	}
 	if _, err := Load(filepath.Join(t.TempDir(), "missing")); err == nil {
 		t.Error("missing dir accepted")
