@@ -9,13 +9,15 @@
 // init from cpuid, the best of:
 //
 //   - avx512: 12×32 fp32 FMA micro-kernel; bf16 weights with VDPBF16PS
-//     (AVX512_BF16; encoded as bytes, the Go assembler lacks it); AVX-512
-//     exp/GELU/SiLU/softmax/LayerNorm/RMSNorm/dot/add.
+//     (AVX512_BF16; encoded as bytes, the Go assembler lacks it), or an
+//     AVX-512F emulation of it (shifts + FMAs, fp32 speed) on CPUs without
+//     AVX512_BF16; AVX-512 exp/GELU/SiLU/softmax/LayerNorm/RMSNorm/dot/add.
 //   - amx: as avx512, but bf16 MatMul on AMX tiles (TDPBF16PS, 32×32 tiles).
 //     Only used when cpuid reports AMX-BF16 and Linux grants the tile state.
 //     UNTESTED on hardware: it was written on an AMD Zen machine without AMX
 //     (its driver configuration is tested with a generic stand-in).
-//   - avx2: 6×16 fp32 FMA micro-kernel (primitives fall back to Go).
+//   - avx2: 6×16 fp32 FMA micro-kernel; AVX2 exp/softmax/GELU/SiLU (other
+//     primitives and bf16 MatMul fall back to Go).
 //   - generic: pure Go (also forced by the purego build tag).
 //
 // # MatMul
