@@ -186,7 +186,7 @@ func loadChineseCLIP(dc *dirConfig, o *options) (backend, error) {
 		b.maxLen = n
 	}
 	b.padID = tcfg.PadTokenID
-	known := slices.Concat(clip.VisionKnownUnused, []string{"text_model.embeddings.position_ids"})
+	known := slices.Concat(clip.VisionKnownUnused, []string{"text_model.embeddings.position_ids", "text_model.embeddings.token_type_ids"})
 	for _, n := range bert.KnownUnused {
 		known = append(known, "text_model."+n)
 	}

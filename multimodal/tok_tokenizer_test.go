@@ -1,6 +1,7 @@
 package multimodal
 
 import (
+	"os"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -54,5 +55,45 @@ func TestRealTokenizerEmbed(t *testing.T) {
 			}
 		}
 		m.Close()
+	}
+}
+
+// TestVocabTxtTokenizer: a directory with only vocab.txt (as the
+// Chinese-CLIP checkpoints ship) tokenizes like its tokenizer.json.
+func TestVocabTxtTokenizer(t *testing.T) {
+	man, _, root := readManifest(t, "chinese-clip-mini")
+	src := filepath.Join(root, man.ModelDir)
+	dir := t.TempDir()
+	for _, f := range []string{"vocab.txt", "tokenizer_config.json"} {
+		b, err := os.ReadFile(filepath.Join(src, f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		os.WriteFile(filepath.Join(dir, f), b, 0o644)
+	}
+	tok, err := loadTokenizer(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra := []string{"Hello, WORLD! Ünïcödé [MASK] text", "  多个   空格\t和\n换行 ", "[CLS] inside [SEP]"}
+	ref, err := loadTokenizer(filepath.Join(src, "tokenizer.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, txt := range append(man.Texts, extra...) {
+		got, err := tok.encode(txt, 512)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, _ := ref.encode(txt, 512)
+		if i < len(man.Texts) {
+			want = man.Encodings[i].IDs
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("text %d %q: ids %v\nwant %v", i, txt, got, want)
+		}
+	}
+	if _, err := loadTokenizer(filepath.Join(t.TempDir(), "tokenizer.json")); err == nil {
+		t.Error("empty directory accepted")
 	}
 }
