@@ -1,15 +1,23 @@
 package main
 
-// airvec bench: times an embedding model's trunk on synthetic token ids, the
-// contract of shared/tools/refbench/run_table.js (one JSON line with
-// median_ms, like ort_bench.js).
+// airvec bench: times a model on synthetic inputs — an embedding model's
+// trunk on token ids, a reranker on (query, doc) pairs, a sparse encoder on
+// documents, an image model on images — with the contract of
+// shared/tools/refbench/run_table.js (one JSON line with median_ms, like
+// ort_bench.js). The kind comes from the directory, as airvec serve decides
+// it (modelKinds).
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"image"
+	"image/color"
+	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,16 +28,22 @@ import (
 	"time"
 
 	"github.com/airvec/airvec/embed"
+	"github.com/airvec/airvec/kernels"
+	"github.com/airvec/airvec/multimodal"
+	"github.com/airvec/airvec/rerank"
+	"github.com/airvec/airvec/sparse"
+	"github.com/airvec/airvec/tokenizer"
 	"github.com/airvec/airvec/weights"
 )
 
 func init() {
-	register("bench", "time an embedding model on synthetic token ids (refbench contract: one JSON line)", runBench)
+	register("bench", "time a model (embedding, rerank, sparse, image) on synthetic inputs (refbench contract: one JSON line)", runBench)
 }
 
 type benchResult struct {
 	Runtime    string  `json:"runtime"`
 	Model      string  `json:"model"`
+	Kind       string  `json:"kind"`
 	Arch       string  `json:"arch"`
 	Precision  string  `json:"precision"`
 	Batch      int     `json:"batch"`
@@ -48,11 +62,13 @@ type benchResult struct {
 
 func runBench(args []string) int {
 	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
-	model := fs.String("model", "", "model directory (config.json + model.safetensors; no tokenizer needed)")
+	model := fs.String("model", "", "model directory (config.json + model.safetensors; embedding models need no tokenizer, rerank/sparse do)")
+	kind := fs.String("kind", "", "model kind when the directory answers several (text-embedding, text-sparse-embedding); default: the first")
+	imgFile := fs.String("image", "", "multimodal: image file (default: a synthetic 640×480 PNG)")
 	geometry := fs.String("geometry", "", "instead of -model: a random-weight model of a real geometry ("+strings.Join(sortedKeys(geometries), ", ")+"), written once under -geometry-cache")
 	geomCache := fs.String("geometry-cache", defaultGeometryCache(), "where -geometry models are written")
-	batch := fs.Int("batch", 1, "sequences per forward pass")
-	seq := fs.Int("seq", 128, "tokens per sequence")
+	batch := fs.Int("batch", 1, "sequences per call (rerank: documents for one query; multimodal: images)")
+	seq := fs.Int("seq", 128, "tokens per sequence (rerank: per query+document pair; ignored for images)")
 	threads := fs.Int("threads", 0, "worker threads (0 = all cores)")
 	precision := fs.String("precision", "fp32", "compute precision: fp32 or bf16")
 	runs := fs.Int("runs", 10, "timed runs (at most; stops after ≥ 3 once -max-seconds is spent)")
@@ -87,7 +103,7 @@ func runBench(args []string) int {
 		*model = dir
 	}
 	if *model == "" || *batch <= 0 || *seq <= 0 || *runs <= 0 || *warmup < 0 {
-		fmt.Fprintln(os.Stderr, "usage: airvec bench -model DIR -batch B -seq T -threads N -precision fp32|bf16 [-runs R] [-warmup W] [-json]")
+		fmt.Fprintln(os.Stderr, "usage: airvec bench -model DIR -batch B -seq T -threads N -precision fp32|bf16 [-kind K] [-runs R] [-warmup W] [-json]")
 		return 2
 	}
 	prec, err := parsePrecision(*precision)
@@ -95,37 +111,32 @@ func runBench(args []string) int {
 		fmt.Fprintln(os.Stderr, "airvec bench:", err)
 		return 2
 	}
-	vocab, err := configVocab(*model)
+	d, err := weights.OpenDir(*model)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "airvec bench:", err)
 		return 1
 	}
-	t0 := time.Now()
-	m, err := embed.Load(*model, embed.WithPrecision(prec), embed.WithThreads(*threads),
-		embed.WithBatchTokens(*batch**seq), embed.WithMaxTokens(max(*seq, 2)))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "airvec bench:", err)
-		return 1
-	}
-	defer m.Close()
-	load := time.Since(t0)
-	if *seq > m.MaxTokens() {
-		fmt.Fprintf(os.Stderr, "airvec bench: -seq %d exceeds the model's %d tokens\n", *seq, m.MaxTokens())
-		return 1
-	}
-	// Deterministic pseudo-random ids in [5, vocab), as ort_bench.js.
-	ids := make([][]int, *batch)
-	x := uint32(12345)
-	for i := range ids {
-		ids[i] = make([]int, *seq)
-		for j := range ids[i] {
-			x = x*1664525 + 1013904223
-			ids[i][j] = 5 + int(x>>8)%max(vocab-5, 1)
+	kinds := modelKinds(d)
+	k := kinds[0]
+	if *kind != "" {
+		if !slices.Contains(kinds, *kind) {
+			fmt.Fprintf(os.Stderr, "airvec bench: -kind %s: %s answers %s\n", *kind, *model, strings.Join(kinds, ", "))
+			return 2
 		}
+		k = *kind
 	}
+	eng := &kernels.Engine{Threads: *threads}
+	t0 := time.Now()
+	tg, err := loadBenchTarget(k, d, prec, eng, *batch, *seq, *imgFile)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "airvec bench:", err)
+		return 1
+	}
+	defer tg.close()
+	load := time.Since(t0)
 	ctx := context.Background()
 	for i := 0; i < *warmup; i++ {
-		if _, err := m.EmbedTokens(ctx, ids...); err != nil {
+		if err := tg.run(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "airvec bench:", err)
 			return 1
 		}
@@ -147,7 +158,7 @@ func runBench(args []string) int {
 	start := time.Now()
 	for i := 0; i < *runs; i++ {
 		t := time.Now()
-		if _, err := m.EmbedTokens(ctx, ids...); err != nil {
+		if err := tg.run(ctx); err != nil {
 			fmt.Fprintln(os.Stderr, "airvec bench:", err)
 			return 1
 		}
@@ -166,23 +177,273 @@ func runBench(args []string) int {
 		name = filepath.Base(filepath.Clean(*model))
 	}
 	r := benchResult{
-		Runtime: "airvec", Model: name, Arch: m.Architecture(), Precision: prec.String(),
-		Batch: *batch, Seq: *seq, Threads: *threads,
+		Runtime: "airvec", Model: name, Kind: k, Arch: tg.arch, Precision: prec.String(),
+		Batch: *batch, Seq: tg.seq, Threads: *threads,
 		MedianMS: med, MinMS: times[0],
-		TokensPerS: float64(*batch**seq) * 1000 / med,
-		SeqPerS:    float64(*batch) * 1000 / med,
-		ItemsPerS:  float64(*batch) * 1000 / med,
+		TokensPerS: float64(tg.tokens) * 1000 / med,
+		SeqPerS:    float64(tg.items) * 1000 / med,
+		ItemsPerS:  float64(tg.items) * 1000 / med,
 		Runs:       len(times), Warmup: *warmup,
 		LoadMS:    float64(load.Microseconds()) / 1000,
 		PeakRSSMB: peakRSSMB(),
 	}
 	b, _ := json.Marshal(r)
 	if !*asJSON {
-		fmt.Fprintf(os.Stderr, "%s %s b%d×s%d threads %d: median %.2f ms, min %.2f ms, %.0f tokens/s (load %.0f ms)\n",
-			name, r.Precision, r.Batch, r.Seq, r.Threads, r.MedianMS, r.MinMS, r.TokensPerS, r.LoadMS)
+		fmt.Fprintf(os.Stderr, "%s (%s) %s b%d×s%d threads %d: median %.2f ms, min %.2f ms, %.1f items/s, %.0f tokens/s (load %.0f ms)\n",
+			name, k, r.Precision, r.Batch, r.Seq, r.Threads, r.MedianMS, r.MinMS, r.ItemsPerS, r.TokensPerS, r.LoadMS)
 	}
 	fmt.Println(string(b))
 	return 0
+}
+
+// benchTarget is one timed call on a loaded model: items (sequences, pairs,
+// images) and tokens per call, seq as reported.
+type benchTarget struct {
+	run           func(ctx context.Context) error
+	close         func()
+	arch          string
+	items, tokens int
+	seq           int
+}
+
+// loadBenchTarget loads dir as a model of the given kind and prepares the
+// timed call:
+//   - text-embedding: batch sequences of seq pseudo-random token ids
+//     (EmbedTokens: no tokenizer needed, as refbench's ids);
+//   - ranker: 1 query × batch docs, each pair about seq tokens (text,
+//     tokenized in the call, as Rerank runs);
+//   - text-sparse-embedding: batch documents of about seq tokens (text);
+//   - multi-modal-embedding: batch images (imagePath, or a synthetic
+//     640×480 PNG), decoded and preprocessed in the call; seq is then the
+//     vision tokens per image when config.json says (CLIP), else 0.
+//
+// Tokens are counted with the model's tokenizer (special tokens included).
+func loadBenchTarget(kind string, d *weights.Dir, prec kernels.Precision, eng *kernels.Engine, batch, seq int, imagePath string) (*benchTarget, error) {
+	switch kind {
+	case kindEmbedding:
+		vocab, err := configVocab(d.Path)
+		if err != nil {
+			return nil, err
+		}
+		m, err := embed.Load(d.Path, embed.WithPrecision(prec), embed.WithEngine(eng),
+			embed.WithBatchTokens(batch*seq), embed.WithMaxTokens(max(seq, 2)))
+		if err != nil {
+			return nil, err
+		}
+		if seq > m.MaxTokens() {
+			m.Close()
+			return nil, fmt.Errorf("-seq %d exceeds the model's %d tokens", seq, m.MaxTokens())
+		}
+		ids := benchIDs(batch, seq, vocab)
+		return &benchTarget{
+			run: func(ctx context.Context) error {
+				_, err := m.EmbedTokens(ctx, ids...)
+				return err
+			},
+			close: func() { m.Close() }, arch: m.Architecture(), items: batch, tokens: batch * seq, seq: seq,
+		}, nil
+	case kindRanker:
+		tk, err := benchTokenizer(d.Path)
+		if err != nil {
+			return nil, err
+		}
+		m, err := rerank.Load(d.Path, rerank.WithPrecision(prec), rerank.WithEngine(eng),
+			rerank.WithMaxDocs(max(batch, rerank.DefaultMaxDocs)))
+		if err != nil {
+			return nil, err
+		}
+		if seq > m.MaxTokens() {
+			m.Close()
+			return nil, fmt.Errorf("-seq %d exceeds the model's %d tokens", seq, m.MaxTokens())
+		}
+		qTok := min(12, max(seq/4, 3))
+		query, err := textOfTokens(tk, qTok, 0)
+		if err != nil {
+			m.Close()
+			return nil, err
+		}
+		docs := make([]string, batch)
+		tokens := 0
+		for i := range docs {
+			// A pair adds the query and its separators; fill the rest.
+			n := seq - qTok
+			for {
+				if docs[i], err = textOfTokens(tk, n, i+1); err != nil {
+					m.Close()
+					return nil, err
+				}
+				enc, err := tk.EncodePair(query, docs[i], true)
+				if err != nil {
+					m.Close()
+					return nil, err
+				}
+				if len(enc.IDs) <= seq || n <= 1 {
+					tokens += len(enc.IDs)
+					break
+				}
+				n -= len(enc.IDs) - seq
+			}
+		}
+		return &benchTarget{
+			run: func(ctx context.Context) error {
+				_, err := m.Logits(ctx, query, docs)
+				return err
+			},
+			close: func() { m.Close() }, arch: m.Architecture(), items: batch, tokens: tokens, seq: seq,
+		}, nil
+	case kindSparse:
+		tk, err := benchTokenizer(d.Path)
+		if err != nil {
+			return nil, err
+		}
+		m, err := sparse.Load(d.Path, sparse.WithPrecision(prec), sparse.WithEngine(eng),
+			sparse.WithMaxInputs(max(batch, sparse.DefaultMaxInputs)), sparse.WithTruncation(false))
+		if err != nil {
+			return nil, err
+		}
+		texts := make(sparse.Input, batch)
+		tokens := 0
+		for i := range texts {
+			if texts[i], err = textOfTokens(tk, seq, i); err != nil {
+				m.Close()
+				return nil, err
+			}
+			enc, err := tk.Encode(texts[i], true)
+			if err != nil {
+				m.Close()
+				return nil, err
+			}
+			tokens += len(enc.IDs)
+		}
+		req := &sparse.Request{Input: texts}
+		return &benchTarget{
+			run: func(ctx context.Context) error {
+				_, err := m.Encode(ctx, req)
+				return err
+			},
+			close: func() { m.Close() }, arch: m.Architecture(), items: batch, tokens: tokens, seq: seq,
+		}, nil
+	case kindMultimodal:
+		m, err := multimodal.Load(d.Path, multimodal.WithPrecision(prec), multimodal.WithEngine(eng),
+			multimodal.WithMaxInputs(max(batch, multimodal.MaxInputs)))
+		if err != nil {
+			return nil, err
+		}
+		img := imagePath
+		if img == "" {
+			img = syntheticImage(640, 480)
+		}
+		imgs := make([]string, batch)
+		for i := range imgs {
+			imgs[i] = img
+		}
+		vt := visionTokens(d.ConfigJSON)
+		return &benchTarget{
+			run: func(ctx context.Context) error {
+				_, err := m.EmbedImages(ctx, imgs)
+				return err
+			},
+			close: func() { m.Close() }, arch: m.Kind(), items: batch, tokens: batch * vt, seq: vt,
+		}, nil
+	}
+	return nil, fmt.Errorf("no benchmark for model kind %q", kind)
+}
+
+// benchIDs are deterministic pseudo-random ids in [5, vocab), as
+// ort_bench.js feeds them.
+func benchIDs(batch, seq, vocab int) [][]int {
+	ids := make([][]int, batch)
+	x := uint32(12345)
+	for i := range ids {
+		ids[i] = make([]int, seq)
+		for j := range ids[i] {
+			x = x*1664525 + 1013904223
+			ids[i][j] = 5 + int(x>>8)%max(vocab-5, 1)
+		}
+	}
+	return ids
+}
+
+func benchTokenizer(dir string) (*tokenizer.Tokenizer, error) {
+	tk, err := tokenizer.Load(filepath.Join(dir, "tokenizer.json"))
+	if err != nil {
+		return nil, fmt.Errorf("text benchmarks need the model's tokenizer: %w", err)
+	}
+	return tk.WithoutTruncation().WithoutPadding(), nil
+}
+
+var benchWords = strings.Fields(`the search engine ranks documents by relevance to a query using dense vectors
+and sparse lexical weights models encode text into embeddings that capture meaning retrieval augmented
+generation needs fast accurate rerankers on commodity machines without network access a small library
+written in pure go runs transformers offline for every request with predictable latency and memory`)
+
+// textOfTokens returns deterministic English text of at most n tokens
+// (special tokens included; as close to n as whole words allow), varied by
+// seed.
+func textOfTokens(tk *tokenizer.Tokenizer, n, seed int) (string, error) {
+	count := func(s string) (int, error) {
+		enc, err := tk.Encode(s, true)
+		if err != nil {
+			return 0, err
+		}
+		return len(enc.IDs), nil
+	}
+	var ws []string
+	for i := 0; ; i++ {
+		ws = append(ws, benchWords[(i*7+seed*13)%len(benchWords)])
+		c, err := count(strings.Join(ws, " "))
+		if err != nil {
+			return "", err
+		}
+		if c > n {
+			if len(ws) == 1 {
+				return ws[0], nil
+			}
+			return strings.Join(ws[:len(ws)-1], " "), nil
+		}
+		if c == n {
+			return strings.Join(ws, " "), nil
+		}
+	}
+}
+
+// syntheticImage is a deterministic w×h PNG data URI (gradients and a hashed
+// channel, so decoding does real work).
+func syntheticImage(w, h int) string {
+	im := image.NewNRGBA(image.Rect(0, 0, w, h))
+	x := uint32(7)
+	for y := 0; y < h; y++ {
+		for xx := 0; xx < w; xx++ {
+			x = x*1664525 + 1013904223
+			im.SetNRGBA(xx, y, color.NRGBA{uint8(xx * 255 / w), uint8(y * 255 / h), uint8(x >> 24), 255})
+		}
+	}
+	var buf bytes.Buffer
+	png.Encode(&buf, im)
+	return "data:image/png;base64," + base64.StdEncoding.EncodeToString(buf.Bytes())
+}
+
+// visionTokens is a CLIP vision tower's sequence length from config.json
+// (patches + class token), 0 when the config does not say.
+func visionTokens(cfg []byte) int {
+	var c struct {
+		VisionConfig *struct {
+			ImageSize int `json:"image_size"`
+			PatchSize int `json:"patch_size"`
+		} `json:"vision_config"`
+	}
+	if json.Unmarshal(cfg, &c) != nil || c.VisionConfig == nil {
+		return 0
+	}
+	img, patch := c.VisionConfig.ImageSize, c.VisionConfig.PatchSize
+	if img == 0 {
+		img = 224 // CLIPVisionConfig defaults
+	}
+	if patch == 0 {
+		patch = 32
+	}
+	g := img / patch
+	return g*g + 1
 }
 
 // configVocab reads vocab_size from dir/config.json.

@@ -103,3 +103,68 @@ func TestEmbedCLI(t *testing.T) {
 		t.Errorf("exit %d: %s", code, out)
 	}
 }
+
+// TestBenchKinds runs airvec bench on a reranker, a sparse encoder and an
+// image model: the kind comes from the directory, the JSON line carries it
+// and the counts of the shape asked for.
+func TestBenchKinds(t *testing.T) {
+	for _, c := range []struct {
+		fixture, kind string
+		args          []string
+		items         float64 // per call
+	}{
+		{"xlmr-mini-reranker", kindRanker, []string{"-batch", "4", "-seq", "40"}, 4},
+		{"splade-mini", kindSparse, []string{"-batch", "3", "-seq", "20"}, 3},
+		{"clip-mini", kindMultimodal, []string{"-batch", "2"}, 2},
+	} {
+		dir := testdata.Path(t, "models/"+c.fixture)
+		args := append([]string{"-model", dir, "-threads", "1", "-runs", "3", "-warmup", "1", "-json"}, c.args...)
+		out, code := captureStdout(t, func() int { return runBench(args) })
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.fixture, code, out)
+		}
+		var r map[string]any
+		if err := json.Unmarshal([]byte(strings.TrimSpace(out)), &r); err != nil {
+			t.Fatalf("%s: output %q: %v", c.fixture, out, err)
+		}
+		if r["kind"] != c.kind {
+			t.Errorf("%s: kind %v, want %s", c.fixture, r["kind"], c.kind)
+		}
+		for _, k := range []string{"median_ms", "min_ms", "tokens_per_s", "items_per_s"} {
+			if v, ok := r[k].(float64); !ok || v <= 0 {
+				t.Errorf("%s: %s = %v", c.fixture, k, r[k])
+			}
+		}
+		// items/s is items per call over the median time.
+		if got := r["items_per_s"].(float64) * r["median_ms"].(float64) / 1000; got < c.items*0.999 || got > c.items*1.001 {
+			t.Errorf("%s: items per call %.3f, want %g", c.fixture, got, c.items)
+		}
+		tokPerItem := r["tokens_per_s"].(float64) / r["items_per_s"].(float64)
+		switch c.kind {
+		case kindRanker, kindSparse:
+			// Pairs/documents of about -seq tokens, never more.
+			seq := r["seq"].(float64)
+			if tokPerItem > seq+1e-9 || tokPerItem < seq*0.7 {
+				t.Errorf("%s: %.1f tokens per item for -seq %g", c.fixture, tokPerItem, seq)
+			}
+		case kindMultimodal:
+			// clip-mini: 224/32 → 7×7 patches + class token.
+			if tokPerItem < 49.999 || tokPerItem > 50.001 || r["seq"] != 50.0 {
+				t.Errorf("%s: %.2f vision tokens per image, seq %v; want 50", c.fixture, tokPerItem, r["seq"])
+			}
+		}
+	}
+	// -kind must be one the directory answers.
+	if _, code := captureStdout(t, func() int {
+		return runBench([]string{"-model", testdata.Path(t, "models/splade-mini"), "-kind", kindRanker, "-runs", "1"})
+	}); code != 2 {
+		t.Errorf("-kind ranker on a sparse model: exit %d, want 2", code)
+	}
+	// bge-m3-style directory: both kinds, -kind picks the sparse head.
+	out, code := captureStdout(t, func() int {
+		return runBench([]string{"-model", testdata.Path(t, "models/xlmr-mini-embed"), "-kind", kindSparse, "-batch", "2", "-seq", "16", "-runs", "1", "-warmup", "0", "-json"})
+	})
+	if code != 0 || !strings.Contains(out, `"kind":"`+kindSparse+`"`) {
+		t.Errorf("xlmr-mini-embed -kind sparse: exit %d: %s", code, out)
+	}
+}
