@@ -19,7 +19,8 @@ type BPEConfig struct {
 }
 
 // BPE is the byte-pair-encoding model (GPT-2/Qwen/CLIP byte-level, or
-// SentencePiece-style with byte fallback).
+// SentencePiece-style with byte fallback). It is safe for concurrent use
+// (its word cache is sharded and locked).
 type BPE struct {
 	cfg    BPEConfig
 	vocab  map[string]int

@@ -1,6 +1,7 @@
 package tokenizer
 
 import (
+	"bytes"
 	"fmt"
 	"regexp"
 	"strings"
@@ -71,7 +72,7 @@ func (p stringPattern) findMatches(b []byte, dst []mrange) []mrange {
 	prev := 0
 	s := string(p)
 	for i := 0; i+len(s) <= len(b); {
-		k := strings.Index(string(b[i:]), s)
+		k := bytes.Index(b[i:], []byte(s))
 		if k < 0 {
 			break
 		}

@@ -81,8 +81,8 @@ type Encoding struct {
 // Len is the number of tokens.
 func (e *Encoding) Len() int { return len(e.IDs) }
 
-// Error is returned for inputs the tokenizer rejects (for example
-// truncation that cannot be satisfied).
+// ErrTruncation is returned when only_first/only_second truncation cannot
+// reach the maximum length (HF's "Sequence to truncate too short").
 var ErrTruncation = errors.New("tokenizer: truncation error: sequence to truncate too short to respect the provided max_length")
 
 // ErrNoPair is returned by OnlySecond truncation of a single sequence.
@@ -521,21 +521,6 @@ func toChars(e *Encoding, text string) {
 		}
 		e.Offsets[i] = [2]int{cs, ce}
 	}
-}
-
-// merge concatenates a and b (b may be nil).
-func merge(a, b *Encoding) *Encoding {
-	if b == nil {
-		return a
-	}
-	a.IDs = append(a.IDs, b.IDs...)
-	a.TypeIDs = append(a.TypeIDs, b.TypeIDs...)
-	a.AttentionMask = append(a.AttentionMask, b.AttentionMask...)
-	a.SpecialTokensMask = append(a.SpecialTokensMask, b.SpecialTokensMask...)
-	a.Tokens = append(a.Tokens, b.Tokens...)
-	a.Offsets = append(a.Offsets, b.Offsets...)
-	a.SequenceIDs = append(a.SequenceIDs, b.SequenceIDs...)
-	return a
 }
 
 // cut keeps tokens [i, j) of e.

@@ -99,6 +99,7 @@ func (t *byteTrie) step(n int32, c byte) int32 {
 }
 
 // Unigram is the SentencePiece unigram model: Viterbi over piece scores.
+// It is immutable and safe for concurrent use.
 type Unigram struct {
 	pieces       []string
 	scores       []float64

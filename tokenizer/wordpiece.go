@@ -21,7 +21,8 @@ type model interface {
 	vocabSize() int
 }
 
-// WordPiece is the BERT-family model: greedy longest-match-first.
+// WordPiece is the BERT-family model: greedy longest-match-first. It is
+// immutable and safe for concurrent use.
 type WordPiece struct {
 	vocab    map[string]int
 	cont     map[string]int // pieces that start with prefix, keyed without it
