@@ -218,31 +218,39 @@ func decompose(r rune, rb []byte, form norm.Form, f func(rune)) {
 
 // composePair returns the primary composite of a and b, if any.
 func composePair(a, b rune) (rune, bool) {
-	var buf [8]byte
-	kb := utf8.EncodeRune(buf[:], b)
-	if b < 0x300 || norm.NFC.Properties(buf[:kb]).BoundaryBefore() {
+	if b < 0x300 {
+		return 0, false
+	}
+	var pb [utf8.UTFMax]byte
+	if norm.NFC.Properties(pb[:utf8.EncodeRune(pb[:], b)]).BoundaryBefore() {
 		return 0, false
 	}
 	key := uint64(uint32(a))<<32 | uint64(uint32(b))
 	composeMu.RLock()
 	r, ok := composeCache[key]
 	composeMu.RUnlock()
-	if ok {
-		return r, r >= 0
+	if !ok {
+		r = composeSlow(a, b)
+		composeMu.Lock()
+		if len(composeCache) < 1<<16 {
+			composeCache[key] = r
+		}
+		composeMu.Unlock()
 	}
-	k := utf8.EncodeRune(buf[:], a)
-	k += utf8.EncodeRune(buf[k:], b)
-	out := norm.NFC.Append(nil, buf[:k]...)
-	r, size := utf8.DecodeRune(out)
-	if !(size == len(out) && r != a) {
-		r = -1
-	}
-	composeMu.Lock()
-	if len(composeCache) < 1<<16 {
-		composeCache[key] = r
-	}
-	composeMu.Unlock()
 	return r, r >= 0
+}
+
+// composeSlow asks the NFC implementation (-1: no composite).
+//
+//go:noinline
+func composeSlow(a, b rune) rune {
+	in := utf8.AppendRune(utf8.AppendRune(make([]byte, 0, 8), a), b)
+	out := norm.NFC.Append(nil, in...)
+	r, size := utf8.DecodeRune(out)
+	if size != len(out) || r == a {
+		return -1
+	}
+	return r
 }
 
 // composeCache memoizes composePair (bounded: starters followed by
