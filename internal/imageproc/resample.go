@@ -72,7 +72,8 @@ func (f Filter) eval(x float64) float64 {
 			return 0
 		}
 		x = x * math.Pi
-		return math.Sin(x) / x * (0.54 + 0.46*math.Cos(x))
+		// Pillow writes 0.54f and 0.46f: single-precision constants.
+		return math.Sin(x) / x * (float64(float32(0.54)) + float64(float32(0.46))*math.Cos(x))
 	case Lanczos:
 		if -3 <= x && x < 3 {
 			return sinc(x) * sinc(x/3)
