@@ -73,7 +73,7 @@ func (f Filter) eval(x float64) float64 {
 		}
 		x = x * math.Pi
 		// Pillow writes 0.54f and 0.46f: single-precision constants.
-		return math.Sin(x) / x * (float64(float32(0.54)) + float64(float32(0.46))*math.Cos(x))
+		return math.Sin(x) / x * (float64(float32(0.54)) + float64(float64(float32(0.46))*math.Cos(x)))
 	case Lanczos:
 		if -3 <= x && x < 3 {
 			return sinc(x) * sinc(x/3)
@@ -86,7 +86,7 @@ func (f Filter) eval(x float64) float64 {
 		return float64(float64(float64((a+2)*x)-(a+3))*x*x) + 1
 	}
 	if x < 2 {
-		return float64(float64(float64(float64(x-5)*x)+8)*x-4) * a
+		return float64(float64(float64(float64(float64(x-5)*x)+8)*x)-4) * a
 	}
 	return 0
 }
@@ -124,7 +124,7 @@ func precompute(inSize int, in0, in1 float32, outSize int, f Filter) coeffs {
 	c := coeffs{ksize: ksize, bounds: make([]int, 2*outSize), k: make([]int32, outSize*ksize)}
 	kk := make([]float64, ksize)
 	for xx := 0; xx < outSize; xx++ {
-		center := float64(in0) + float64(float64(xx)+0.5)*scale
+		center := float64(in0) + float64(float64(float64(xx)+0.5)*scale)
 		ss := 1 / filterscale
 		xmin := int(center - support + 0.5)
 		if xmin < 0 {
@@ -154,9 +154,9 @@ func precompute(inSize int, in0, in1 float32, outSize int, f Filter) coeffs {
 				w /= ww
 			}
 			if w < 0 {
-				k[x] = int32(-0.5 + w*(1<<precisionBits))
+				k[x] = int32(-0.5 + float64(w*(1<<precisionBits)))
 			} else {
-				k[x] = int32(0.5 + w*(1<<precisionBits))
+				k[x] = int32(0.5 + float64(w*(1<<precisionBits)))
 			}
 		}
 		c.bounds[2*xx], c.bounds[2*xx+1] = xmin, xmax
