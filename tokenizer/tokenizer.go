@@ -259,7 +259,7 @@ func (tk *Tokenizer) encodeSeq(text string, typeID int, seq int, limit int, dir 
 	case dir == Right:
 		for _, p := range cur {
 			emitSplit(p)
-			if len(enc.IDs) >= limit {
+			if p.added < 0 && len(enc.IDs) >= limit { // HF checks only after model splits
 				break
 			}
 		}
