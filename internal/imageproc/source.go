@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strings"
 )
 
@@ -112,7 +113,8 @@ func looksLikePath(s string) bool {
 	if len(s) > 4096 || strings.ContainsAny(s, "\n\r") {
 		return false
 	}
-	if strings.HasPrefix(s, "/") || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || strings.HasPrefix(s, "~") {
+	if filepath.IsAbs(s) || strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || strings.HasPrefix(s, "~") ||
+		(os.PathSeparator != '/' && strings.ContainsRune(s, os.PathSeparator)) {
 		return true
 	}
 	l := strings.ToLower(s)
