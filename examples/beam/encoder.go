@@ -171,10 +171,10 @@ func loadEncoder(ctx context.Context, c Config) (encoder, error) {
 	return enc, nil
 }
 
-// loads counts model loads (tests check it is one per process).
+// loads counts model loads per cache key (tests check one per process).
 var loads struct {
 	sync.Mutex
-	n int
+	n map[string]int
 }
 
 func newEncoder(ctx context.Context, c Config) (encoder, error) {
@@ -189,7 +189,10 @@ func newEncoder(ctx context.Context, c Config) (encoder, error) {
 	// A batch is one library call: let it hold c.Batch inputs of any length.
 	batchTokens := max(8192, c.Batch*512)
 	loads.Lock()
-	loads.n++
+	if loads.n == nil {
+		loads.n = map[string]int{}
+	}
+	loads.n[cacheKey(c)]++
 	loads.Unlock()
 	switch c.Kind {
 	case "sparse":
