@@ -82,3 +82,38 @@ func BenchmarkAttention(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkPrimitives: element-wise primitives per implementation on a
+// BERT-base sized activation (512 rows × 768, or 512×3072 for activations).
+func BenchmarkPrimitives(b *testing.B) {
+	r := rand.New(rand.NewPCG(7, 8))
+	rows, dim := 512, 768
+	x := randSlice(r, rows*4*dim)
+	g, bb := randSlice(r, dim), randSlice(r, dim)
+	for _, pi := range prims {
+		cases := []struct {
+			name  string
+			elems int
+			fn    func()
+		}{
+			{"LayerNorm", rows * dim, func() { pi.layerNorm(x[:rows*dim], rows, dim, g, bb, 1e-12) }},
+			{"RMSNorm", rows * dim, func() { pi.rmsNorm(x[:rows*dim], rows, dim, g, 1e-6) }},
+			{"GELU", rows * 4 * dim, func() { pi.act(x, ActGELU) }},
+			{"GELUTanh", rows * 4 * dim, func() { pi.act(x, ActGELUTanh) }},
+			{"SiLU", rows * 4 * dim, func() { pi.act(x, ActSiLU) }},
+			{"Softmax512", rows * 512, func() {
+				for i := 0; i < rows; i++ {
+					pi.softmax(x[i*512 : i*512+512])
+				}
+			}},
+		}
+		for _, c := range cases {
+			b.Run("impl="+pi.name+"/"+c.name, func(b *testing.B) {
+				for b.Loop() {
+					c.fn()
+				}
+				b.ReportMetric(float64(c.elems)*float64(b.N)/b.Elapsed().Seconds()/1e9, "Gelem/s")
+			})
+		}
+	}
+}
