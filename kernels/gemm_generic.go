@@ -11,16 +11,33 @@ import (
 //
 // with rows lda / ldb / ldc bytes apart (see tileKernel).
 func gemmF32Generic(ks int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c *float32, ldc int, bias *float32, acc bool) {
-	for r := 0; r < mrGeneric; r++ {
-		var s [nr]float32
-		ar := unsafe.Slice((*float32)(unsafe.Add(a, r*lda)), ks)
-		for p, av := range ar {
-			br := (*[nr]float32)(unsafe.Add(b, p*ldb))
-			for j := range s {
-				s[j] += av * br[j]
+	// 2 rows × 4 columns of accumulators in registers (fits amd64's 15 and
+	// arm64's 32 float registers), swept over the 4×32 tile.
+	for r := 0; r < mrGeneric; r += 2 {
+		a0 := unsafe.Slice((*float32)(unsafe.Add(a, r*lda)), ks)
+		a1 := unsafe.Slice((*float32)(unsafe.Add(a, (r+1)*lda)), ks)
+		var s0, s1 [nr]float32
+		for j := 0; j < nr; j += 4 {
+			var c00, c01, c02, c03, c10, c11, c12, c13 float32
+			bp := unsafe.Add(b, j*4)
+			for p := range a0 {
+				br := (*[4]float32)(unsafe.Add(bp, p*ldb))
+				x0, x1 := a0[p], a1[p]
+				b0, b1, b2, b3 := br[0], br[1], br[2], br[3]
+				c00 += x0 * b0
+				c01 += x0 * b1
+				c02 += x0 * b2
+				c03 += x0 * b3
+				c10 += x1 * b0
+				c11 += x1 * b1
+				c12 += x1 * b2
+				c13 += x1 * b3
 			}
+			s0[j], s0[j+1], s0[j+2], s0[j+3] = c00, c01, c02, c03
+			s1[j], s1[j+1], s1[j+2], s1[j+3] = c10, c11, c12, c13
 		}
-		storeTile(&s, unsafe.Add(unsafe.Pointer(c), r*ldc), bias, acc)
+		storeTile(&s0, unsafe.Add(unsafe.Pointer(c), r*ldc), bias, acc)
+		storeTile(&s1, unsafe.Add(unsafe.Pointer(c), (r+1)*ldc), bias, acc)
 	}
 }
 
