@@ -23,15 +23,17 @@
 // Decoder parity: PNG, GIF, BMP and TIFF decode bit-exactly as PIL does.
 // JPEG goes through this package's own decoder (baseline, extended and
 // progressive Huffman, 8-bit, gray/YCbCr/RGB/CMYK/YCCK, any sampling
-// libjpeg accepts), which reproduces libjpeg-turbo's islow IDCT, fancy
-// upsampling and color conversion bit for bit (CMYK read as PIL does:
-// inverted "CMYK;I", then cmyk2rgb); arithmetic-coded, 12-bit and lossless
-// files, and progressive files whose low AC coefficients never complete
-// (libjpeg block-smooths those), fall back to image/jpeg, which differs
-// from libjpeg by up to a few levels. Lossy WebP is decoded by
-// golang.org/x/image/webp (VP8 reconstruction is exact by specification)
-// and converted with libwebp's fancy upsampler and BT.601 coefficients,
-// bit-exact on the fixtures. The first GIF frame is placed on its
+// libjpeg accepts), which reproduces libjpeg-turbo bit for bit: islow IDCT,
+// fancy upsampling, color conversion, and the block smoothing of
+// progressive files that end before their last scans (neighbour rows as
+// libjpeg-turbo ≥ 3.0.1, which current Pillow wheels bundle). CMYK is read
+// as PIL does (inverted "CMYK;I", then cmyk2rgb). Arithmetic-coded, 12-bit
+// and lossless files fall back to image/jpeg, which differs from libjpeg by
+// up to a few levels; a scan cut short goes there too (image/jpeg, like PIL
+// by default, rejects it). Lossy WebP is decoded by golang.org/x/image/webp
+// (VP8 reconstruction is exact by specification) and converted with
+// libwebp's fancy upsampler and BT.601 coefficients: bit-exact against
+// libwebp on the fixtures and on odd-sized and alpha test files. The first GIF frame is placed on its
 // logical screen as PIL does (filled with the transparency index, raw
 // color table, so a transparent entry keeps its stored color).
 //

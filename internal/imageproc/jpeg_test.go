@@ -18,7 +18,8 @@ import (
 // golden fixtures' PIL decode exactly (TestGoldenPixelValues).
 var libjpegDigests = []struct{ file, digest string }{
 	{"video-001.221212.jpeg", "f3272ae74a3cffedff045db0"},
-	{"video-001.cmyk.jpeg", "0c520656f9cdc43373f0adb2"}, // Adobe CMYK: PIL's CMYK;I + cmyk2rgb agrees with djpeg here
+	{"video-001.cmyk.jpeg", "0c520656f9cdc43373f0adb2"},                  // Adobe CMYK: PIL's CMYK;I + cmyk2rgb agrees with djpeg here
+	{"video-001.progressive.truncated.jpeg", "27f1edacfec0efdb6b6966a2"}, // scans missing: block smoothing
 	{"video-001.jpeg", "5df7ed5f6d91eb6f79386a0e"},
 	{"video-001.progressive.jpeg", "5df7ed5f6d91eb6f79386a0e"},
 	{"video-001.q50.410.jpeg", "6883a5ad925c211c95cbf005"},
@@ -68,19 +69,52 @@ func TestJPEGMatchesLibjpeg(t *testing.T) {
 			t.Errorf("%s: pixels differ from libjpeg-turbo's (digest %s, want %s)", c.file, got, c.digest)
 		}
 	}
-	// What the exact decoder leaves to image/jpeg: progressive files whose
-	// low AC coefficients never completed (libjpeg would smooth their
-	// blocks).
-	for _, f := range []string{"video-001.progressive.truncated.jpeg"} {
-		data, err := os.ReadFile(filepath.Join(dir, f))
-		if err != nil {
-			continue
-		}
-		if _, err := decodeJPEGExact(data, DefaultMaxPixels); err != errJPEGFallback {
-			t.Errorf("%s: exact decoder gave %v, want a fallback", f, err)
-		}
-		if _, err := Decode(data, 0); err != nil {
-			t.Errorf("%s: %v", f, err)
+}
+
+// progressiveDigests: djpeg 2.1.5 on progressive files that end (with EOI)
+// before their last scans — written by cjpeg -progressive from a synthetic
+// 301×203 image and cut after N scans — so libjpeg block-smooths them
+// (interpolated AC, and DC when no AC arrived). libjpeg-turbo 3.0.1 changed
+// which neighbour rows vertically subsampled components use; the default
+// follows ≥ 3.0.1 (bundled by current Pillow wheels), smoothLegacyRows the
+// 2.1.5 behaviour djpeg here has. Without vertical subsampling both agree.
+var progressiveDigests = []struct {
+	file, digest string
+	vertical     bool // has a vertically subsampled component
+}{
+	{"prog_incomplete_p420_s1.jpg", "10dc58f2515b94f001f0c1f9", true},
+	{"prog_incomplete_p420_s5.jpg", "5dae5e88a642b129ab0ed171", true},
+	{"prog_incomplete_p422_s3.jpg", "0046edabcb00fbadcdbbfdea", false},
+	{"prog_incomplete_pg_s2.jpg", "9e7fcd6ffc83f6e2dfeaac37", false},
+	{"prog_incomplete_p444_s7.jpg", "a561c23dcca39d1165c4a15f", false},
+}
+
+func TestJPEGBlockSmoothing(t *testing.T) {
+	defer func() { smoothLegacyRows = false }()
+	for _, legacy := range []bool{true, false} {
+		smoothLegacyRows = legacy
+		for _, c := range progressiveDigests {
+			data, err := os.ReadFile(filepath.Join("testdata", c.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := decodeJPEGExact(data, DefaultMaxPixels); err != nil {
+				t.Errorf("%s: exact decoder fell back: %v", c.file, err)
+			}
+			m, err := Decode(data, 0)
+			if err != nil {
+				t.Fatalf("%s: %v", c.file, err)
+			}
+			h := sha256.Sum256(m.Pix)
+			got := hex.EncodeToString(h[:12])
+			switch {
+			case legacy && got != c.digest:
+				t.Errorf("%s (2.1.5 rows): digest %s, want djpeg's %s", c.file, got, c.digest)
+			case !legacy && !c.vertical && got != c.digest:
+				t.Errorf("%s: digest %s, want %s", c.file, got, c.digest)
+			case !legacy && c.vertical && got == c.digest:
+				t.Errorf("%s: ≥ 3.0.1 rows gave the 2.1.5 result; the row rule is not applied", c.file)
+			}
 		}
 	}
 }

@@ -682,8 +682,10 @@ func (dec *jpegDecoder) output() (any, error) {
 			return nil, errJPEGData // a component no scan carried
 		}
 	}
+	smooth := dec.smoothingOK()
 	planes := make([][]uint8, len(dec.comps))
 	strides := make([]int, len(dec.comps))
+	var ws [64]int16
 	for i := range dec.comps {
 		c := &dec.comps[i]
 		stride := c.bw * 8
@@ -691,22 +693,16 @@ func (dec *jpegDecoder) output() (any, error) {
 		for by := 0; by < c.cbh; by++ {
 			for bx := 0; bx < c.cbw; bx++ {
 				o := (by*c.bw + bx) * 64
-				idctIslow(c.coef[o:o+64], &c.qt, p[by*8*stride+bx*8:], stride)
+				blk := c.coef[o : o+64]
+				if smooth {
+					copy(ws[:], blk)
+					dec.smoothBlock(c, bx, by, ws[:])
+					blk = ws[:]
+				}
+				idctIslow(blk, &c.qt, p[by*8*stride+bx*8:], stride)
 			}
 		}
 		planes[i], strides[i] = p, stride
-	}
-	if dec.progressive {
-		// libjpeg smooths blocks (jdcoefct.c decompress_smooth_data) when a
-		// progressive image ends with low AC coefficients still inexact:
-		// not reproduced here.
-		for _, c := range dec.comps {
-			for _, b := range c.coefBits {
-				if b != 0 {
-					return nil, errJPEGFallback
-				}
-			}
-		}
 	}
 	r := image.Rect(0, 0, dec.w, dec.h)
 	if len(dec.comps) == 1 {
@@ -790,6 +786,166 @@ func (dec *jpegDecoder) cmyk(ups [4]upsampler, cps [4]chromaPlane, rows [4][]int
 		}
 	}
 	return out
+}
+
+// smoothLegacyRows selects libjpeg-turbo < 3.0.1's neighbour rows (tests
+// compare with djpeg 2.1.5).
+var smoothLegacyRows = false
+
+// smoothingOK is libjpeg's smoothing_ok (jdcoefct.c): block smoothing
+// runs for progressive images whose DC is known for every component, whose
+// first ten quantizers are nonzero, and where some of the first nine AC
+// coefficients of some component are still inexact.
+func (dec *jpegDecoder) smoothingOK() bool {
+	if !dec.progressive {
+		return false
+	}
+	useful := false
+	for i := range dec.comps {
+		c := &dec.comps[i]
+		for _, pos := range []int{0, 1, 8, 16, 9, 2, 3, 10, 17, 24} {
+			if c.qt[pos] == 0 {
+				return false
+			}
+		}
+		if c.coefBits[0] < 0 {
+			return false
+		}
+		for _, b := range c.coefBits[1:] {
+			if b != 0 {
+				useful = true
+			}
+		}
+	}
+	return useful
+}
+
+// smoothBlock is the per-block part of libjpeg-turbo's
+// decompress_smooth_data: estimates of the first nine AC coefficients (and,
+// when no AC data arrived at all, the DC) from the DC values of the 5×5
+// neighbouring blocks, applied to coefficients still zero and inexact.
+// Neighbour rows follow libjpeg's iMCU-row bookkeeping, columns clamp.
+func (dec *jpegDecoder) smoothBlock(c *jpegComp, bx, by int, w []int16) {
+	v := c.v
+	if len(dec.comps) == 1 {
+		v = 1
+	}
+	totalRows := dec.mcusY
+	if len(dec.comps) == 1 {
+		totalRows = c.cbh
+	}
+	iMCU, br := by/v, by%v
+	blockRows := v
+	if iMCU == totalRows-1 {
+		if blockRows = c.cbh % v; blockRows == 0 {
+			blockRows = v
+		}
+	}
+	ibr, ibrs := iMCU*blockRows+br, blockRows*totalRows
+	cur := by
+	prev, prev2, next, next2 := cur, cur, cur, cur
+	if smoothLegacyRows {
+		// libjpeg-turbo before 3.0.1 chose neighbour rows by iMCU row,
+		// which differs for vertically subsampled components.
+		lastRow := totalRows - 1
+		if br > 0 || iMCU > 0 {
+			prev = by - 1
+		}
+		prev2 = prev
+		if br > 1 || iMCU > 1 {
+			prev2 = by - 2
+		}
+		if br < blockRows-1 || iMCU < lastRow {
+			next = by + 1
+		}
+		next2 = next
+		if br < blockRows-2 || iMCU+1 < lastRow {
+			next2 = by + 2
+		}
+	} else {
+		if ibr > 0 {
+			prev = by - 1
+		}
+		prev2 = prev
+		if ibr > 1 {
+			prev2 = by - 2
+		}
+		if ibr < ibrs-1 {
+			next = by + 1
+		}
+		next2 = next
+		if ibr < ibrs-2 {
+			next2 = by + 2
+		}
+	}
+	rows := [5]int{prev2, prev, cur, next, next2}
+	last := c.cbw - 1
+	var dc [26]int64 // dc[1..25] as libjpeg's DC01..DC25, row-major 5×5
+	for r := 0; r < 5; r++ {
+		for k := 0; k < 5; k++ {
+			col := max(0, min(bx+k-2, last))
+			dc[1+5*r+k] = int64(c.coef[(rows[r]*c.bw+col)*64])
+		}
+	}
+	bits := &c.coefBits
+	changeDC := true
+	for _, b := range bits[1:] {
+		if b != -1 {
+			changeDC = false
+		}
+	}
+	q := &c.qt
+	q00 := int64(q[0])
+	est := func(k, pos int, num int64) {
+		al := bits[k]
+		if al == 0 || w[pos] != 0 {
+			return
+		}
+		qk := int64(q[pos])
+		var pred int64
+		if num >= 0 {
+			pred = ((qk << 7) + num) / (qk << 8)
+		} else {
+			pred = ((qk << 7) - num) / (qk << 8)
+		}
+		if al > 0 && pred >= 1<<al {
+			pred = 1<<al - 1
+		}
+		if num < 0 {
+			pred = -pred
+		}
+		w[pos] = int16(pred)
+	}
+	d := dc
+	if changeDC {
+		est(1, 1, q00*(-d[1]-d[2]+d[4]+d[5]-3*d[6]+13*d[7]-13*d[9]+3*d[10]-3*d[11]+38*d[12]-38*d[14]+
+			3*d[15]-3*d[16]+13*d[17]-13*d[19]+3*d[20]-d[21]-d[22]+d[24]+d[25]))
+		est(2, 8, q00*(-d[1]-3*d[2]-3*d[3]-3*d[4]-d[5]-d[6]+13*d[7]+38*d[8]+13*d[9]-d[10]+d[16]-
+			13*d[17]-38*d[18]-13*d[19]+d[20]+d[21]+3*d[22]+3*d[23]+3*d[24]+d[25]))
+		est(3, 16, q00*(d[3]+2*d[7]+7*d[8]+2*d[9]-5*d[12]-14*d[13]-5*d[14]+2*d[17]+7*d[18]+2*d[19]+d[23]))
+		est(4, 9, q00*(-d[1]+d[5]+9*d[7]-9*d[9]-9*d[17]+9*d[19]+d[21]-d[25]))
+		est(5, 2, q00*(2*d[7]-5*d[8]+2*d[9]+d[11]+7*d[12]-14*d[13]+7*d[14]+d[15]+2*d[17]-5*d[18]+2*d[19]))
+		est(6, 3, q00*(d[7]-d[9]+2*d[12]-2*d[14]+d[17]-d[19]))
+		est(7, 10, q00*(d[7]-3*d[8]+d[9]-d[17]+3*d[18]-d[19]))
+		est(8, 17, q00*(d[7]-d[9]-3*d[12]+3*d[14]+d[17]-d[19]))
+		est(9, 24, q00*(d[7]+2*d[8]+d[9]-d[17]-2*d[18]-d[19]))
+		num := q00 * (-2*d[1] - 6*d[2] - 8*d[3] - 6*d[4] - 2*d[5] - 6*d[6] + 6*d[7] + 42*d[8] + 6*d[9] - 6*d[10] -
+			8*d[11] + 42*d[12] + 152*d[13] + 42*d[14] - 8*d[15] - 6*d[16] + 6*d[17] + 42*d[18] + 6*d[19] - 6*d[20] -
+			2*d[21] - 6*d[22] - 8*d[23] - 6*d[24] - 2*d[25])
+		var pred int64
+		if num >= 0 {
+			pred = ((q00 << 7) + num) / (q00 << 8)
+		} else {
+			pred = -(((q00 << 7) - num) / (q00 << 8))
+		}
+		w[0] = int16(pred)
+		return
+	}
+	est(1, 1, q00*(-7*d[11]+50*d[12]-50*d[14]+7*d[15]))
+	est(2, 8, q00*(-7*d[3]+50*d[8]-50*d[18]+7*d[23]))
+	est(3, 16, q00*(-d[3]+13*d[8]-24*d[13]+13*d[18]-d[23]))
+	est(4, 9, q00*(d[10]+d[16]-10*d[17]+10*d[19]-d[2]-d[20]+d[22]-d[24]+d[4]-d[6]+10*d[7]-10*d[9]))
+	est(5, 2, q00*(-d[11]+13*d[12]-24*d[13]+13*d[14]-d[15]))
 }
 
 // idctIslow is libjpeg's jpeg_idct_islow (jidctint.c): the LL&M integer
