@@ -211,13 +211,13 @@ var prims, prim = func() ([]*primImpl, *primImpl) {
 		avx512Impl.act = actAVX512
 		avx512Impl.cvt = cvtBF16AVX512s
 		amxImpl.act, amxImpl.cvt = actAVX512, cvtBF16AVX512s
-		return []*primImpl{avx512Prims, avx2Prims, genericPrims}, avx512Prims
+		return []*primImpl{avx512Prims, avx2Prims, fastPrims, genericPrims}, avx512Prims
 	}
 	if hasAVX2 {
 		avx2Impl.act = actAVX2
-		return []*primImpl{avx2Prims, genericPrims}, avx2Prims
+		return []*primImpl{avx2Prims, fastPrims, genericPrims}, avx2Prims
 	}
-	return []*primImpl{genericPrims}, genericPrims
+	return []*primImpl{fastPrims, genericPrims}, fastPrims
 }()
 
 // AVX2 versions (n % 8 == 0), same reference loops as the AVX-512 ones.

@@ -1,7 +1,8 @@
-//go:build !amd64 || !gc || purego
+//go:build !amd64 && gc && !purego
 
 package kernels
 
-var prims = []*primImpl{genericPrims}
+// Without SIMD primitives, the portable float32 versions (prims_fast.go).
+var prims = []*primImpl{fastPrims, genericPrims}
 
 var prim = prims[0]
