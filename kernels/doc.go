@@ -18,6 +18,8 @@
 //     (its driver configuration is tested with a generic stand-in).
 //   - avx2: 6×16 fp32 FMA micro-kernel; AVX2 exp/softmax/GELU/SiLU (other
 //     primitives and bf16 MatMul fall back to Go).
+//   - neon (arm64): 6×16 fp32 ASIMD micro-kernel; primitives in portable
+//     float32 Go (prims_fast.go). Tested under qemu-aarch64 only.
 //   - generic: pure Go (also forced by the purego build tag).
 //
 // # MatMul
