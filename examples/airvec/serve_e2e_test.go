@@ -144,6 +144,8 @@ func TestServeEndToEnd(t *testing.T) {
 				t.Errorf("usage %v", m["usage"])
 			}
 		}},
+		{"multimodal local path refused", ws + "/multi-modal-embedding/ops-mm-clip", "OS-key", `{"input":[{"image":"/etc/passwd"}]}`, 400, "InvalidParameter", nil},
+		{"multimodal file URL refused", ws + "/multi-modal-embedding/ops-mm-clip", "OS-key", `{"input":[{"image":"file:///etc/hostname"}]}`, 400, "InvalidParameter", nil},
 		{"multimodal bad base64", ws + "/multi-modal-embedding/ops-mm-clip", "OS-key", `{"input":[{"image":"data:image/png;base64,@@@"}]}`, 400, "InvalidParameter", nil},
 		{"deployment predict", "/v3/openapi/deployments/ops-text-embedding-001/predict", "OS-key", `{"input":["hello"]}`, 200, "", hasEmbeddings(1, 0)},
 		{"wrong route kind", ws + "/ranker/ops-text-embedding-001", "OS-key", `{}`, 404, "NotFound", nil},

@@ -137,7 +137,9 @@ func loadService(id, dir string, mf *modelFlags) (*service, error) {
 				return resp, 0, nil
 			}
 		case kindMultimodal:
-			m, err := multimodal.Load(d.Path, multimodal.WithPrecision(prec), multimodal.WithEngine(eng))
+			// A server must not read its own disk on behalf of clients: images come
+			// as data: URIs or base64 only (no local paths, no fetcher).
+			m, err := multimodal.Load(d.Path, multimodal.WithPrecision(prec), multimodal.WithEngine(eng), multimodal.WithoutLocalFiles())
 			if err != nil {
 				return nil, err
 			}
