@@ -73,6 +73,21 @@ func TestValidation(t *testing.T) {
 	}
 }
 
+func TestPrompts(t *testing.T) {
+	g := loadGolden(t, "bert-mini-embed")
+	m := g.open(t, WithPrompts("query: ", "passage: "))
+	q, err := m.Tokenize("hello", InputQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := m.Tokenize("hello", InputDocument)
+	plain, _ := g.open(t).Tokenize("hello", InputQuery)
+	// [CLS] query : hello [SEP] / [CLS] passage : hello [SEP] / [CLS] hello [SEP]
+	if len(q) != 5 || len(d) != 5 || len(plain) != 3 || q[1] == d[1] {
+		t.Errorf("query %v document %v plain %v", q, d, plain)
+	}
+}
+
 func TestJSON(t *testing.T) {
 	g := loadGolden(t, "bert-mini-embed")
 	m := g.open(t)

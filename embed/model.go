@@ -176,6 +176,9 @@ func build(d *weights.Dir, st weights.Store, fam *family, o options) (*Model, er
 	} else if p, ok := stc.prompts["passage"]; ok {
 		m.docPrompt = p
 	}
+	if o.prompts != nil {
+		m.queryPrompt, m.docPrompt = o.prompts[0], o.prompts[1]
+	}
 	if o.instruction != "" {
 		m.queryPrompt = "Instruct: " + o.instruction + "\nQuery:"
 	}

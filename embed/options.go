@@ -20,6 +20,7 @@ type options struct {
 	poolingSet  bool
 	normalize   *bool
 	instruction string
+	prompts     *[2]string // query, document
 }
 
 func defaultOptions() options {
@@ -132,6 +133,16 @@ func WithNormalize(on bool) Option {
 func WithInstruction(task string) Option {
 	return func(o *options) error {
 		o.instruction = task
+		return nil
+	}
+}
+
+// WithPrompts sets the texts prepended to queries and documents, replacing
+// the directory's prompts (e5 models, say, want "query: " and "passage: "
+// but ship no config_sentence_transformers.json prompts).
+func WithPrompts(query, document string) Option {
+	return func(o *options) error {
+		o.prompts = &[2]string{query, document}
 		return nil
 	}
 }
