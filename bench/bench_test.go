@@ -108,11 +108,18 @@ func (l *lazy[M]) close() {
 	}
 }
 
-// measure runs fn b.N times after one untimed warm-up per sub-benchmark and
-// reports throughput: items and tokens per call, flops per call.
+// warmupFLOPs is the call size below which a sub-benchmark gets an untimed
+// warm-up call: above it (≈ 0.1 s of work) first-call costs (scratch
+// buffers, page faults) are small next to the call, and skipping the warm-up
+// halves the time of -benchtime=1x runs.
+const warmupFLOPs = 20e9
+
+// measure runs fn b.N times (after one untimed warm-up per sub-benchmark
+// for calls under warmupFLOPs) and reports throughput: items and tokens per
+// call, flops per call.
 func measure(b *testing.B, warmed *bool, items, tokens int, flops float64, fn func() error) {
 	b.ReportAllocs()
-	if !*warmed {
+	if !*warmed && flops < warmupFLOPs {
 		if err := fn(); err != nil {
 			b.Fatal(err)
 		}

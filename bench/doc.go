@@ -24,5 +24,10 @@
 // sub-benchmark that loads the model in a fresh child process and reports
 // load-ms and peak-RSS-MB (VmHWM after the load and one 1 × 128 pass).
 //
+// Calls under 20 GFLOP get one untimed warm-up call per sub-benchmark;
+// larger ones do not (their first-call costs are small next to the call), so
+// `go test -bench . ./bench -benchtime=1x` runs each large shape once. Use
+// -benchtime=3x -count=3 (or more) for numbers to quote.
+//
 // Nothing imports this package.
 package bench
