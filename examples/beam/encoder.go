@@ -10,7 +10,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -20,15 +22,14 @@ import (
 	"github.com/apache/beam/sdks/v2/go/pkg/beam/io/filesystem"
 )
 
-// encoder turns batches of documents into output lines. It is shared by all
-// bundles of a worker process and safe for concurrent use.
+// encoder turns batches of documents into output lines through the library's
+// service request API (embed.Model.Embed, sparse.Model.Encode: what `airvec
+// embed` and `airvec sparse` run). It is shared by all bundles of a worker
+// process and safe for concurrent use.
 type encoder interface {
-	// prepare checks one document before it is buffered: dense models
-	// tokenize it (an over-long document with truncation off is a
-	// *tooLongError) and set p.ids and p.n; sparse models set p.n.
-	prepare(p *pending) error
 	// encode returns one JSON line per document of batch, in order, and the
-	// tokens fed to the model. An error fails the whole batch.
+	// tokens fed to the model. An error fails the whole batch; a request
+	// error names the offending input as "input[i]".
 	encode(ctx context.Context, batch []pending) (lines []string, tokens int, err error)
 }
 
@@ -49,48 +50,32 @@ type denseEncoder struct {
 	inputType string
 }
 
-func (e *denseEncoder) prepare(p *pending) error {
-	ids, err := e.m.Tokenize(p.doc.Text, e.inputType)
-	if err != nil {
-		if isInvalid(err) {
-			return &tooLongError{err}
-		}
-		return err
-	}
-	p.ids, p.n = ids, len(ids)
-	return nil
-}
-
 func (e *denseEncoder) encode(ctx context.Context, batch []pending) ([]string, int, error) {
-	ids := make([][]int, len(batch))
-	tokens := 0
+	texts := make(embed.Input, len(batch))
 	for i := range batch {
-		ids[i] = batch[i].ids
-		tokens += len(ids[i])
+		texts[i] = batch[i].doc.Text
 	}
-	vecs, err := e.m.EmbedTokens(ctx, ids...)
+	resp, err := e.m.Embed(ctx, &embed.Request{Input: texts, InputType: e.inputType})
 	if err != nil {
 		return nil, 0, err
 	}
 	lines := make([]string, len(batch))
-	for i, v := range vecs {
-		b, err := json.Marshal(denseLine{ID: batch[i].doc.ID, Embedding: v})
-		if err != nil { // NaN or Inf
-			return nil, 0, fmt.Errorf("beam-embed: document %s: %w", batch[i].doc.Source, err)
+	for _, v := range resp.Result.Embeddings {
+		if v.Index < 0 || v.Index >= len(batch) || lines[v.Index] != "" {
+			return nil, 0, fmt.Errorf("beam-embed: embedding index %d of %d", v.Index, len(batch))
 		}
-		lines[i] = string(b)
+		b, err := json.Marshal(denseLine{ID: batch[v.Index].doc.ID, Embedding: v.Embedding})
+		if err != nil { // NaN or Inf
+			return nil, 0, fmt.Errorf("beam-embed: document %s: %w", batch[v.Index].doc.Source, err)
+		}
+		lines[v.Index] = string(b)
 	}
-	return lines, tokens, nil
+	return lines, resp.Usage.TokenCount, nil
 }
 
 type sparseEncoder struct {
 	m         *sparse.Model
 	inputType string
-}
-
-func (e *sparseEncoder) prepare(p *pending) error {
-	p.n = len(p.doc.Text)
-	return nil
 }
 
 func (e *sparseEncoder) encode(ctx context.Context, batch []pending) ([]string, int, error) {
@@ -100,14 +85,11 @@ func (e *sparseEncoder) encode(ctx context.Context, batch []pending) ([]string, 
 	}
 	resp, err := e.m.Encode(ctx, &sparse.Request{Input: texts, InputType: e.inputType})
 	if err != nil {
-		if len(batch) == 1 && isInvalid(err) {
-			err = &tooLongError{err}
-		}
 		return nil, 0, err
 	}
 	lines := make([]string, len(batch))
 	for _, se := range resp.Result.SparseEmbeddings {
-		if se.Index < 0 || se.Index >= len(batch) {
+		if se.Index < 0 || se.Index >= len(batch) || lines[se.Index] != "" {
 			return nil, 0, fmt.Errorf("beam-embed: sparse result index %d of %d", se.Index, len(batch))
 		}
 		w := se.Embedding
@@ -123,12 +105,37 @@ func (e *sparseEncoder) encode(ctx context.Context, batch []pending) ([]string, 
 	return lines, resp.Usage.TokenCount, nil
 }
 
-// isInvalid reports a request error of the library (code InvalidParameter):
-// with ids that came from the model's own tokenizer, the only one left is a
-// document longer than the model's max tokens with truncation off.
-func isInvalid(err error) bool {
+// inputIndex matches the input a library request error names.
+var inputIndex = regexp.MustCompile(`input\[(\d+)\]`)
+
+// badInput returns the batch index of the input a request error
+// (InvalidParameter) names, or -1.
+func badInput(err error, n int) int {
 	var ae *embed.Error // embed.Error and sparse.Error are both apierr.Error
-	return errors.As(err, &ae) && ae.Code == embed.InvalidParameter
+	if !errors.As(err, &ae) || ae.Code != embed.InvalidParameter {
+		return -1
+	}
+	m := inputIndex.FindStringSubmatch(ae.Message)
+	if m == nil {
+		return -1
+	}
+	i, err := strconv.Atoi(m[1])
+	if err != nil || i < 0 || i >= n {
+		return -1
+	}
+	return i
+}
+
+// reasonOf classifies the error that rejected one document.
+func reasonOf(err error) string {
+	var ae *embed.Error
+	switch {
+	case !errors.As(err, &ae) || ae.Code != embed.InvalidParameter:
+		return ReasonEncodeFailed
+	case strings.Contains(ae.Message, "more than the model's"):
+		return ReasonTooLong
+	}
+	return ReasonInvalidInput
 }
 
 // The process-wide model cache: one load per (model, options) per worker

@@ -12,6 +12,7 @@ import (
 	"hash/fnv"
 	"io"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -103,7 +104,7 @@ type Doc struct {
 type DeadLetter struct {
 	Source string `json:"source"`           // file:line
 	ID     string `json:"id,omitempty"`     // when the line had one
-	Reason string `json:"reason"`           // invalid_json, missing_id, empty_text, too_long, encode_failed, read_failed
+	Reason string `json:"reason"`           // invalid_json, missing_id, empty_text, too_long, invalid_input, encode_failed
 	Detail string `json:"detail,omitempty"` // the error message
 	Line   string `json:"line,omitempty"`   // the raw line, cut to maxDeadLine bytes
 }
@@ -116,8 +117,8 @@ const (
 	ReasonMissingID    = "missing_id"
 	ReasonEmptyText    = "empty_text"
 	ReasonTooLong      = "too_long"
+	ReasonInvalidInput = "invalid_input"
 	ReasonEncodeFailed = "encode_failed"
-	ReasonReadFailed   = "read_failed"
 )
 
 // Metrics (namespace "airvec"). errors is incremented by two steps (read and
@@ -268,8 +269,7 @@ type embedFn struct {
 // pending is a buffered document.
 type pending struct {
 	doc Doc
-	ids []int // dense: the token ids fed to the model
-	n   int   // length key: tokens (dense) or bytes (sparse)
+	n   int // length key: bytes of text
 }
 
 func (f *embedFn) Setup(ctx context.Context) error {
@@ -286,18 +286,12 @@ func (f *embedFn) StartBundle(context.Context, func(int, string), func(DeadLette
 }
 
 func (f *embedFn) ProcessElement(ctx context.Context, d Doc, emit func(int, string), dead func(DeadLetter)) error {
-	p := pending{doc: d}
 	if d.Text == "" {
 		errorsCounter.Inc(ctx, 1)
 		dead(deadDoc(d, ReasonEmptyText, "empty text"))
 		return nil
 	}
-	if err := f.enc.prepare(&p); err != nil {
-		errorsCounter.Inc(ctx, 1)
-		dead(deadDoc(d, reasonOf(err), err.Error()))
-		return nil
-	}
-	f.buf = append(f.buf, p)
+	f.buf = append(f.buf, pending{doc: d, n: len(d.Text)})
 	if len(f.buf) >= f.Cfg.Batch*f.Cfg.Lookahead {
 		return f.flush(ctx, emit, dead)
 	}
@@ -325,28 +319,37 @@ func (f *embedFn) flush(ctx context.Context, emit func(int, string), dead func(D
 	return nil
 }
 
+// run encodes one batch. A request error naming one input dead-letters that
+// input and reruns the rest; any other failure reruns the batch document by
+// document, so only the bad documents are dead-lettered.
 func (f *embedFn) run(ctx context.Context, batch []pending, emit func(int, string), dead func(DeadLetter)) error {
-	lines, tokens, err := f.enc.encode(ctx, batch)
-	if err != nil {
+	for len(batch) > 0 {
+		lines, tokens, err := f.enc.encode(ctx, batch)
+		if err == nil {
+			f.emit(ctx, batch, lines, tokens, emit)
+			return nil
+		}
 		if ctx.Err() != nil {
 			return err
 		}
-		// One bad document fails its batch: run them one by one.
+		if len(batch) == 1 {
+			errorsCounter.Inc(ctx, 1)
+			dead(deadDoc(batch[0].doc, reasonOf(err), err.Error()))
+			return nil
+		}
+		if i := badInput(err, len(batch)); i >= 0 {
+			errorsCounter.Inc(ctx, 1)
+			dead(deadDoc(batch[i].doc, reasonOf(err), err.Error()))
+			batch = slices.Concat(batch[:i], batch[i+1:])
+			continue
+		}
 		for i := range batch {
-			l, t, err := f.enc.encode(ctx, batch[i:i+1])
-			if err != nil {
-				if ctx.Err() != nil {
-					return err
-				}
-				errorsCounter.Inc(ctx, 1)
-				dead(deadDoc(batch[i].doc, reasonOf(err), err.Error()))
-				continue
+			if err := f.run(ctx, batch[i:i+1], emit, dead); err != nil {
+				return err
 			}
-			f.emit(ctx, batch[i:i+1], l, t, emit)
 		}
 		return nil
 	}
-	f.emit(ctx, batch, lines, tokens, emit)
 	return nil
 }
 
@@ -359,22 +362,10 @@ func (f *embedFn) emit(ctx context.Context, batch []pending, lines []string, tok
 	}
 }
 
+// deadDoc is the dead letter of a document the library rejected; the
+// detail drops the batch position ("input[3]") the library's message names.
 func deadDoc(d Doc, reason, detail string) DeadLetter {
-	return deadLine(d.Source, d.ID, reason, detail, nil)
-}
-
-// tooLongError marks an input rejected for its length.
-type tooLongError struct{ err error }
-
-func (e *tooLongError) Error() string { return e.err.Error() }
-func (e *tooLongError) Unwrap() error { return e.err }
-
-func reasonOf(err error) string {
-	var tl *tooLongError
-	if errors.As(err, &tl) {
-		return ReasonTooLong
-	}
-	return ReasonEncodeFailed
+	return deadLine(d.Source, d.ID, reason, inputIndex.ReplaceAllString(detail, "input"), nil)
 }
 
 // deadKeyFn serializes a dead letter and keys it by shard.

@@ -3,8 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -192,5 +195,94 @@ func TestStageModel(t *testing.T) {
 	}
 	if _, err := stageModel(context.Background(), "memfs://models/none"); err == nil {
 		t.Error("empty model URI staged")
+	}
+}
+
+// TestDenseTooLong: with truncation off, a document over max tokens is a
+// too_long dead letter (dense models find it when tokenizing).
+func TestDenseTooLong(t *testing.T) {
+	dir := testdataPath(t, "models/bert-mini-embed")
+	cfg := withDefaults(Config{Model: dir, Input: "i", Output: "o", MaxTokens: 8, Truncate: false})
+	f := &embedFn{Cfg: cfg}
+	if err := f.Setup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var dead []DeadLetter
+	var out []string
+	emit := func(_ int, l string) { out = append(out, l) }
+	deadFn := func(d DeadLetter) { dead = append(dead, d) }
+	f.StartBundle(context.Background(), emit, deadFn)
+	for i, text := range []string{"short one", "one two three four five six seven eight nine ten", ""} {
+		d := Doc{ID: string(rune('a' + i)), Text: text, Source: "f:" + string(rune('1'+i))}
+		if err := f.ProcessElement(context.Background(), d, emit, deadFn); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := f.FinishBundle(context.Background(), emit, deadFn); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != 1 || !strings.HasPrefix(out[0], `{"id":"a","embedding":[`) {
+		t.Errorf("output %q", out)
+	}
+	sort.Slice(dead, func(i, j int) bool { return dead[i].ID < dead[j].ID })
+	if len(dead) != 2 || dead[0].Reason != ReasonTooLong || dead[0].ID != "b" || dead[1].Reason != ReasonEmptyText {
+		t.Fatalf("dead letters %+v", dead)
+	}
+	if want := "InvalidParameter: embed: input has 12 tokens, more than the model's 8"; dead[0].Detail != want {
+		t.Errorf("detail %q, want %q", dead[0].Detail, want)
+	}
+}
+
+// TestQueryPrompt: --input_type query gets the model's query prompt, as
+// airvec embed does (bert-zh-mini-embed has one).
+func TestQueryPrompt(t *testing.T) {
+	dir := testdataPath(t, "models/bert-zh-mini-embed")
+	ctx := context.Background()
+	texts := []string{"北京的天气", "a query", "搜索引擎向量"}
+	lib, err := embed.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lib.Close()
+	if lib.Prompt("query") == "" {
+		t.Fatal("fixture has no query prompt")
+	}
+	q, err := lib.EmbedQueries(ctx, texts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := lib.EmbedTexts(ctx, texts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, it := range []struct {
+		inputType string
+		want      [][]float32
+	}{{"query", q}, {"document", d}} {
+		f := &embedFn{Cfg: withDefaults(Config{Model: dir, Input: "i", Output: "o", InputType: it.inputType})}
+		if err := f.Setup(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got := map[string][]float32{}
+		emit := func(_ int, l string) {
+			var rec denseLine
+			json.Unmarshal([]byte(l), &rec)
+			got[rec.ID] = rec.Embedding
+		}
+		deadFn := func(d DeadLetter) { t.Errorf("dead letter %+v", d) }
+		for i, text := range texts {
+			f.ProcessElement(ctx, Doc{ID: strconv.Itoa(i), Text: text, Source: "f"}, emit, deadFn)
+		}
+		if err := f.FinishBundle(ctx, emit, deadFn); err != nil {
+			t.Fatal(err)
+		}
+		for i := range texts {
+			if cs := cosine(got[strconv.Itoa(i)], it.want[i]); cs < 0.999999 {
+				t.Errorf("%s %d: cosine %.9f vs the library", it.inputType, i, cs)
+			}
+		}
+	}
+	if cosine(q[0], d[0]) > 0.999999 {
+		t.Error("query and document vectors equal: prompt not applied")
 	}
 }
