@@ -110,6 +110,7 @@ type Unigram struct {
 	fuseUnk      bool
 	minScore     float64
 	byteIDs      [256]int32 // <0xXX> pieces, -1 when missing
+	cache        *wordCache // word -> (id, start, end) triples; id -1: unknown (value = surface)
 }
 
 // NewUnigram builds a Unigram model from pieces and scores (unkID < 0:
@@ -138,6 +139,7 @@ func NewUnigram(pieces []string, scores []float64, unkID int, byteFallback bool)
 		u.minScore = 0
 	}
 	u.trie = buildTrie(pieces)
+	u.cache = newWordCache(1 << 16)
 	for b := 0; b < 256; b++ {
 		u.byteIDs[b] = -1
 		if id, ok := u.vocab[fmt.Sprintf("<0x%02X>", b)]; ok {
@@ -177,6 +179,35 @@ func (u *Unigram) tokenize(p pretok, dst []token) []token {
 	if len(s) == 0 {
 		return dst
 	}
+	if v, ok := u.cache.get(s, false); ok {
+		for i := 0; i+2 < len(v); i += 3 {
+			id, ts, te := int(v[i]), int(v[i+1]), int(v[i+2])
+			if id < 0 {
+				dst = append(dst, token{u.unkID, string(s[ts:te]), ts, te})
+			} else {
+				dst = append(dst, token{id, u.pieces[id], ts, te})
+			}
+		}
+		return dst
+	}
+	k0 := len(dst)
+	dst = u.viterbi(s, dst)
+	if len(s) <= 256 && u.cache.room(s, false) {
+		v := make([]int32, 0, 3*(len(dst)-k0))
+		for _, t := range dst[k0:] {
+			id := int32(t.id)
+			if t.id == u.unkID && t.value != u.pieces[t.id] {
+				id = -1
+			}
+			v = append(v, id, int32(t.s), int32(t.e))
+		}
+		u.cache.put(s, false, v)
+	}
+	return dst
+}
+
+// viterbi is HF's encode_optimized plus the token resolution of tokenize.
+func (u *Unigram) viterbi(s []byte, dst []token) []token {
 	bp := unigramPool.Get().(*[]bestNode)
 	defer unigramPool.Put(bp)
 	best := *bp
