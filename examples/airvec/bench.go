@@ -46,6 +46,7 @@ type benchResult struct {
 	Kind       string  `json:"kind"`
 	Arch       string  `json:"arch"`
 	Precision  string  `json:"precision"`
+	Kernels    string  `json:"kernels"`
 	Batch      int     `json:"batch"`
 	Seq        int     `json:"seq"`
 	Threads    int     `json:"threads"`
@@ -177,7 +178,7 @@ func runBench(args []string) int {
 		name = filepath.Base(filepath.Clean(*model))
 	}
 	r := benchResult{
-		Runtime: "airvec", Model: name, Kind: k, Arch: tg.arch, Precision: prec.String(),
+		Runtime: "airvec", Model: name, Kind: k, Arch: tg.arch, Precision: prec.String(), Kernels: kernels.Implementation(),
 		Batch: *batch, Seq: tg.seq, Threads: *threads,
 		MedianMS: med, MinMS: times[0],
 		TokensPerS: float64(tg.tokens) * 1000 / med,
