@@ -350,6 +350,9 @@ func ensure(cache, fixtures string, m model) (string, error) {
 		return "", fmt.Errorf("bench: %w", err)
 	}
 	defer os.RemoveAll(tmp)
+	if err := os.Chmod(tmp, 0o755); err != nil { // MkdirTemp makes it 0700
+		return "", fmt.Errorf("bench: %w", err)
+	}
 	if err := write(tmp, fixtures, m); err != nil {
 		return "", err
 	}
