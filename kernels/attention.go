@@ -41,18 +41,23 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 	// fused-QKV strides of real models.
 	vInPlace := d%nr == 0 && !attnPackV
 	negInf := float32(math.Inf(-1))
+	qBad := badStride(p.QStride * 4)
+	dq := goodStride(d*4) / 4 // row stride of copied Q blocks
 
 	e.Parallel(p.Batch*p.Heads, func(lo, hi int) {
 		nkMax := (p.SeqK + nr - 1) &^ (nr - 1)
-		floats := nkMax*d + mr*nkMax + mr*d + 2*nkMax + mr*nr
+		// S rows are read as the A operand of P·V: pad their stride so the
+		// 12 rows do not share L1 sets (see badStride).
+		sld := goodStride(nkMax*4) / 4
+		floats := nkMax*d + mr*sld + mr*dq + 2*nkMax + mr*nr
 		if !vInPlace {
 			floats += p.SeqK * dpad
 		}
 		sb := getScratch(floats * 4)
 		buf := f32s(*sb)
 		kpack, buf := buf[:nkMax*d], buf[nkMax*d:]
-		s, buf := buf[:mr*nkMax], buf[mr*nkMax:]
-		qpad, buf := buf[:mr*d], buf[mr*d:]
+		s, buf := buf[:mr*sld], buf[mr*sld:]
+		qpad, buf := buf[:mr*dq], buf[mr*dq:]
 		maskAdd, buf := buf[:nkMax], buf[nkMax:]
 		comb, buf := buf[:nkMax], buf[nkMax:]
 		tile, buf := buf[:mr*nr], buf[mr*nr:]
@@ -132,20 +137,21 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 				// S = Q·Kᵀ for rows i0..i0+mr.
 				qbase := unsafe.Pointer(&q[(b*p.SeqQ+i0)*p.QStride+h*d])
 				qld := p.QStride * 4
-				if rows < mr {
+				if rows < mr || qBad {
+					// Partial block, or Q rows that crowd L1 sets: copy.
 					clear(qpad)
 					for r := 0; r < rows; r++ {
-						copy(qpad[r*d:r*d+d], q[(b*p.SeqQ+i0+r)*p.QStride+h*d:])
+						copy(qpad[r*dq:r*dq+d], q[(b*p.SeqQ+i0+r)*p.QStride+h*d:])
 					}
-					qbase, qld = unsafe.Pointer(&qpad[0]), d*4
+					qbase, qld = unsafe.Pointer(&qpad[0]), dq*4
 				}
 				for jp := 0; jp < nkp/nr; jp++ {
-					kern(d, qbase, qld, unsafe.Pointer(&kpack[jp*d*nr]), nr*4, &s[jp*nr], nkMax*4, nil, false)
+					kern(d, qbase, qld, unsafe.Pointer(&kpack[jp*d*nr]), nr*4, &s[jp*nr], sld*4, nil, false)
 				}
 				// Row softmax with scale, bias, key mask and causal mask.
 				for r := 0; r < rows; r++ {
 					i := i0 + r
-					row := s[r*nkMax : r*nkMax+nkp]
+					row := s[r*sld : r*sld+nkp]
 					n := nkb
 					if p.Causal {
 						n = min(nkb, i+1)
@@ -173,17 +179,17 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 					clear(row[n:])
 				}
 				for r := rows; r < mr; r++ {
-					clear(s[r*nkMax : r*nkMax+nkp])
+					clear(s[r*sld : r*sld+nkp])
 				}
 				// O = P·V, 32 head dims at a time.
 				for jd := 0; jd < dpad; jd += nr {
 					cols := min(nr, d-jd)
 					bptr := unsafe.Add(vbase, jd*4)
 					if rows == mr && cols == nr {
-						kern(nkb, unsafe.Pointer(&s[0]), nkMax*4, bptr, vld, &out[(b*p.SeqQ+i0)*p.OStride+h*d+jd], p.OStride*4, nil, false)
+						kern(nkb, unsafe.Pointer(&s[0]), sld*4, bptr, vld, &out[(b*p.SeqQ+i0)*p.OStride+h*d+jd], p.OStride*4, nil, false)
 						continue
 					}
-					kern(nkb, unsafe.Pointer(&s[0]), nkMax*4, bptr, vld, &tile[0], nr*4, nil, false)
+					kern(nkb, unsafe.Pointer(&s[0]), sld*4, bptr, vld, &tile[0], nr*4, nil, false)
 					for r := 0; r < rows; r++ {
 						copy(out[(b*p.SeqQ+i0+r)*p.OStride+h*d+jd:][:cols], tile[r*nr:])
 					}

@@ -187,3 +187,19 @@ func primFor(im *gemmImpl) *primImpl {
 	}
 	return genericPrims
 }
+
+// TestAttentionBadStride covers the copied-Q path (row stride a multiple of
+// 4 KiB) against the naive reference.
+func TestAttentionBadStride(t *testing.T) {
+	r := rand.New(rand.NewPCG(19, 20))
+	p := AttnParams{Batch: 2, SeqQ: 30, SeqK: 30, Heads: 2, HeadDim: 64, QStride: 1024, KStride: 128, VStride: 128, OStride: 128, Scale: 0.125, Causal: true}
+	q, k, v := randSlice(r, 2*30*1024), randSlice(r, 2*30*128), randSlice(r, 2*30*128)
+	want, got := make([]float32, 2*30*128), make([]float32, 2*30*128)
+	naiveAttention(want, q, k, v, p)
+	Attention(got, q, k, v, p)
+	for i := range want {
+		if math.Abs(float64(got[i]-want[i])) > 2e-5*(1+math.Abs(float64(want[i]))) {
+			t.Fatalf("out[%d] = %v, want %v", i, got[i], want[i])
+		}
+	}
+}

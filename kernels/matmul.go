@@ -154,6 +154,10 @@ var (
 
 var scratchPool sync.Pool // *[]byte
 
+// copyBadStrides makes MatMul copy A to a padded stride when its rows alias
+// L1 sets (a benchmark knob, see tune_test.go).
+var copyBadStrides = true
+
 func getScratch(n int) *[]byte {
 	if p, ok := scratchPool.Get().(*[]byte); ok && cap(*p) >= n {
 		*p = (*p)[:n]
@@ -172,22 +176,27 @@ func f32s(b []byte) []float32 {
 	return unsafe.Slice((*float32)(unsafe.Pointer(&b[0])), len(b)/4)
 }
 
-// badStride reports whether 12 rows lda bytes apart, each spanning span
-// bytes, would crowd a 12-way 64-set L1 (more than 4 lines of them per set).
-func badStride(lda, span int) bool {
-	var sets [64]uint8
-	lines := (span + 63) / 64
-	if lines > 64 {
-		lines = 64
+// goodStride returns the smallest stride ≥ n bytes (a multiple of 64 when n
+// is) that is not badStride.
+func goodStride(n int) int {
+	for badStride(n) {
+		n += 64
 	}
+	return n
+}
+
+// badStride reports whether 12 rows lda bytes apart would crowd L1: at a
+// given column, their cache lines fall into 64 sets; when 4 or more of them
+// share a set, the streaming B panels keep evicting them (measured on Zen 5:
+// stride 1536 floats runs the micro-kernel at 183 GFLOP/s, 1024 floats at
+// 104, a stride padded by 16 floats at 265).
+func badStride(lda int) bool {
+	var sets [64]uint8
 	for r := 0; r < 12; r++ {
-		s0 := (r * lda) / 64
-		for t := 0; t < lines; t++ {
-			s := (s0 + t) & 63
-			sets[s]++
-			if sets[s] > 4 {
-				return true
-			}
+		s := (r * lda / 64) & 63
+		sets[s]++
+		if sets[s] >= 4 {
+			return true
 		}
 	}
 	return false
@@ -222,9 +231,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		// Convert once per call to bf16 pairs, rows padded to mr with zeros
 		// and K padded to 2·ksteps; stride padded against L1 aliasing.
 		rowB := ks * 4
-		if badStride(rowB, min(rowB, kcMaxSteps*4)) {
-			rowB += 64
-		}
+		rowB = goodStride(rowB)
 		sbuf = getScratch(mp * mr * rowB)
 		buf := *sbuf
 		conv := func(lo, hi int) {
@@ -244,11 +251,11 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 			conv(0, mp*mr)
 		}
 		abase, aldb = unsafe.Pointer(&buf[0]), rowB
-	} else if !badStride(lda*4, min(w.K, kcMaxSteps)*4) {
+	} else if !copyBadStrides || !badStride(lda*4) {
 		// A in place; a partial last micro-panel is copied, zero-padded.
 		abase, aldb = unsafe.Pointer(&a[0]), lda*4
 		if m%mr != 0 {
-			rowF := w.K + 16 // padded against L1 set aliasing
+			rowF := goodStride(w.K*4) / 4
 			sbuf = getScratch(mr * rowF * 4)
 			buf := f32s(*sbuf)
 			for r := 0; r < mr; r++ {
@@ -262,7 +269,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		}
 	} else {
 		// Copy A with a padded stride and zero rows up to mp·mr.
-		rowF := w.K + 16
+		rowF := goodStride(w.K*4) / 4
 		sbuf = getScratch(mp * mr * rowF * 4)
 		buf := f32s(*sbuf)
 		for i := 0; i < mp*mr; i++ {

@@ -16,6 +16,9 @@ func TestMain(m *testing.M) {
 	if v, err := strconv.Atoi(os.Getenv("AIRVEC_MC")); err == nil {
 		mcMaxTiles = v
 	}
+	if os.Getenv("AIRVEC_NOCOPY") == "1" {
+		copyBadStrides = false
+	}
 	if os.Getenv("AIRVEC_VINPLACE") == "1" {
 		attnPackV = false
 	}
