@@ -272,12 +272,19 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		rowF := goodStride(w.K*4) / 4
 		sbuf = getScratch(mp * mr * rowF * 4)
 		buf := f32s(*sbuf)
-		for i := 0; i < mp*mr; i++ {
-			if i < m {
-				copy(buf[i*rowF:i*rowF+w.K], a[i*lda:])
-			} else {
-				clear(buf[i*rowF : i*rowF+w.K])
+		cp := func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				if i < m {
+					copy(buf[i*rowF:i*rowF+w.K], a[i*lda:])
+				} else {
+					clear(buf[i*rowF : i*rowF+w.K])
+				}
 			}
+		}
+		if m*w.K >= 1<<18 {
+			e.Parallel(mp*mr, cp)
+		} else {
+			cp(0, mp*mr)
 		}
 		abase, aldb = unsafe.Pointer(&buf[0]), rowF*4
 	}
