@@ -309,6 +309,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		mcp = max(1, min(mcMaxTiles, (mp*nb+4*threads-1)/(4*threads)))
 	}
 	mb := (mp + mcp - 1) / mcp
+	mcp = (mp + mb - 1) / mb // balance the M-blocks
 	wbase := w.base()
 	pb := w.panelBytes()
 
