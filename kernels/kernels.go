@@ -84,7 +84,7 @@ type AttnParams struct {
 }
 
 // Implementation names the MatMul implementation chosen at init ("amx",
-// "avx512", "avx2" or "generic"), for logs and benchmarks.
+// "avx512", "avx2", "neon" or "generic"), for logs and benchmarks.
 func Implementation() string { return impl.name }
 
 // BF16Accelerated reports whether MatMul on BF16-packed weights has a SIMD
