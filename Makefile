@@ -1,7 +1,7 @@
 # airvec — developer targets. `make test` is the README's test command.
 GO ?= go
 # Packages with concurrency, run again under -race.
-RACE_PKGS ?= ./kernels/... ./tokenizer/... ./embed/... ./rerank/... ./sparse/... ./multimodal/... ./weights/...
+RACE_PKGS ?= ./kernels/... ./tokenizer/... ./embed/... ./rerank/... ./sparse/... ./multimodal/... ./weights/... ./internal/... ./examples/airvec/...
 FUZZTIME ?= 20s
 
 .PHONY: test lint vet bench fuzz-short build
