@@ -37,6 +37,10 @@ type Packed struct {
 // if w is shorter than n·k or n, k < 1 (a programming error in model code;
 // loaders check shapes before packing).
 func Pack(w []float32, n, k int, prec Precision) *Packed {
+	return Default.packFor(w, n, k, prec)
+}
+
+func (e *Engine) packFor(w []float32, n, k int, prec Precision) *Packed {
 	if n < 1 || k < 1 || len(w) < n*k {
 		panic(fmt.Sprintf("kernels: Pack: weight of %d values for %d×%d", len(w), n, k))
 	}
@@ -47,7 +51,7 @@ func Pack(w []float32, n, k int, prec Precision) *Packed {
 		kpad := (k + 31) &^ 31
 		p.ksteps = kpad / 2
 		p.b16 = make([]uint16, np*p.ksteps*2*nr)
-		Default.Parallel(np, func(lo, hi int) {
+		e.Parallel(np, func(lo, hi int) {
 			for pi := lo; pi < hi; pi++ {
 				pan := p.b16[pi*p.ksteps*2*nr : (pi+1)*p.ksteps*2*nr]
 				for col := 0; col < nr && pi*nr+col < n; col++ {
@@ -62,7 +66,7 @@ func Pack(w []float32, n, k int, prec Precision) *Packed {
 		p.Prec = FP32
 		p.ksteps = k
 		p.f32 = make([]float32, np*k*nr)
-		Default.Parallel(np, func(lo, hi int) {
+		e.Parallel(np, func(lo, hi int) {
 			for pi := lo; pi < hi; pi++ {
 				pan := p.f32[pi*k*nr : (pi+1)*k*nr]
 				for col := 0; col < nr && pi*nr+col < n; col++ {
