@@ -79,18 +79,8 @@ func loadService(id, dir string, mf *modelFlags) (*service, error) {
 			if err != nil {
 				return nil, err
 			}
-			svc.handlers[kind] = func(ctx context.Context, rid string, body []byte) (any, int, error) {
-				req, err := embed.ParseRequest(body)
-				if err != nil {
-					return nil, 0, err
-				}
-				resp, err := m.Embed(ctx, req)
-				if err != nil {
-					return nil, 0, err
-				}
-				resp.RequestID = rid
-				return resp, resp.Usage.TokenCount, nil
-			}
+			svc.handlers[kind] = serviceHandler(embed.ParseRequest, m.Embed,
+				func(r *embed.Response, rid string) int { r.RequestID = rid; return r.Usage.TokenCount })
 			svc.openai = func(ctx context.Context, inputs []string) ([][]float32, int, error) {
 				resp, err := m.Embed(ctx, &embed.Request{Input: inputs})
 				if err != nil {
@@ -107,35 +97,15 @@ func loadService(id, dir string, mf *modelFlags) (*service, error) {
 			if err != nil {
 				return nil, err
 			}
-			svc.handlers[kind] = func(ctx context.Context, rid string, body []byte) (any, int, error) {
-				req, err := sparse.ParseRequest(body)
-				if err != nil {
-					return nil, 0, err
-				}
-				resp, err := m.Encode(ctx, req)
-				if err != nil {
-					return nil, 0, err
-				}
-				resp.RequestID = rid
-				return resp, resp.Usage.TokenCount, nil
-			}
+			svc.handlers[kind] = serviceHandler(sparse.ParseRequest, m.Encode,
+				func(r *sparse.Response, rid string) int { r.RequestID = rid; return r.Usage.TokenCount })
 		case kindRanker:
 			m, err := rerank.Load(d.Path, rerank.WithPrecision(prec), rerank.WithEngine(eng))
 			if err != nil {
 				return nil, err
 			}
-			svc.handlers[kind] = func(ctx context.Context, rid string, body []byte) (any, int, error) {
-				req, err := rerank.ParseRequest(body)
-				if err != nil {
-					return nil, 0, err
-				}
-				resp, err := m.Rerank(ctx, req)
-				if err != nil {
-					return nil, 0, err
-				}
-				resp.RequestID = rid
-				return resp, 0, nil
-			}
+			svc.handlers[kind] = serviceHandler(rerank.ParseRequest, m.Rerank,
+				func(r *rerank.Response, rid string) int { r.RequestID = rid; return 0 })
 		case kindMultimodal:
 			// A server must not read its own disk on behalf of clients: images come
 			// as data: URIs or base64 only (no local paths, no fetcher).
@@ -143,19 +113,26 @@ func loadService(id, dir string, mf *modelFlags) (*service, error) {
 			if err != nil {
 				return nil, err
 			}
-			svc.handlers[kind] = func(ctx context.Context, rid string, body []byte) (any, int, error) {
-				req, err := multimodal.ParseRequest(body)
-				if err != nil {
-					return nil, 0, err
-				}
-				resp, err := m.Embed(ctx, req)
-				if err != nil {
-					return nil, 0, err
-				}
-				resp.RequestID = rid
-				return resp, resp.Usage.TokenCount, nil
-			}
+			svc.handlers[kind] = serviceHandler(multimodal.ParseRequest, m.Embed,
+				func(r *multimodal.Response, rid string) int { r.RequestID = rid; return r.Usage.TokenCount })
 		}
 	}
 	return svc, nil
+}
+
+// serviceHandler adapts a task package's parse + run pair to a route handler;
+// meta sets the response's request id and returns its token count.
+func serviceHandler[Req, Resp any](parse func([]byte) (*Req, error), run func(context.Context, *Req) (*Resp, error),
+	meta func(resp *Resp, requestID string) int) handlerFunc {
+	return func(ctx context.Context, rid string, body []byte) (any, int, error) {
+		req, err := parse(body)
+		if err != nil {
+			return nil, 0, err
+		}
+		resp, err := run(ctx, req)
+		if err != nil {
+			return nil, 0, err
+		}
+		return resp, meta(resp, rid), nil
+	}
 }
