@@ -59,8 +59,9 @@ type service struct {
 	id       string
 	dir      string
 	handlers map[string]handlerFunc // by route kind
-	// openai answers the OpenAI-compatible embeddings route (dense only).
-	openai func(ctx context.Context, inputs []string) (vecs [][]float32, tokens int, err error)
+	// openai answers the OpenAI-compatible embeddings route (dense only);
+	// dimension > 0 asks the model for Matryoshka truncation (validated there).
+	openai func(ctx context.Context, inputs []string, dimension int) (vecs [][]float32, tokens int, err error)
 }
 
 // serverConfig holds what the flags say.
@@ -320,37 +321,18 @@ func (s *server) serveOpenAI(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, route, id, start, apierr.Invalid("encoding_format %q is not supported (only \"float\")", req.EncodingFormat))
 		return
 	}
-	vecs, tokens, err := svc.openai(r.Context(), inputs)
+	vecs, tokens, err := svc.openai(r.Context(), inputs, req.Dimensions)
 	if err != nil {
 		s.writeError(w, r, route, id, start, err)
 		return
 	}
 	resp := openAIResponse{Object: "list", Model: req.Model}
 	for i, v := range vecs {
-		if req.Dimensions > 0 && req.Dimensions < len(v) {
-			v = renorm(v[:req.Dimensions])
-		}
 		resp.Data = append(resp.Data, openAIEmbedding{Object: "embedding", Index: i, Embedding: v})
 	}
 	resp.Usage.PromptTokens, resp.Usage.TotalTokens = tokens, tokens
 	s.writeJSON(w, r, route, start, http.StatusOK, resp)
 	s.metrics.tokens(route, tokens)
-}
-
-func renorm(v []float32) []float32 {
-	var ss float64
-	for _, x := range v {
-		ss += float64(x) * float64(x)
-	}
-	if ss == 0 {
-		return v
-	}
-	inv := float32(1 / math.Sqrt(ss))
-	out := make([]float32, len(v))
-	for i, x := range v {
-		out[i] = x * inv
-	}
-	return out
 }
 
 func (s *server) writeJSON(w http.ResponseWriter, r *http.Request, route string, start time.Time, status int, v any) {
@@ -591,6 +573,13 @@ func readKeys(file string) (map[string]bool, error) {
 	return keys, nil
 }
 
+// Default per-key limits: far above Elasticsearch's default client rate of
+// 1000 requests/minute per inference endpoint.
+const (
+	defaultQPS   = 100
+	defaultBurst = 200
+)
+
 type multiFlag []string
 
 func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
@@ -602,8 +591,8 @@ func runServe(args []string) int {
 	var models multiFlag
 	fs.Var(&models, "model", "SERVICE_ID=DIR (repeatable): serve the model directory under that service id")
 	keysFile := fs.String("api-keys", "", "file of API keys, one per line (also $AIRVEC_API_KEYS, comma-separated); none = open")
-	qps := fs.Float64("qps", 100, "per-key request rate limit (requests/s; 0 = off)")
-	burst := fs.Int("burst", 200, "per-key burst")
+	qps := fs.Float64("qps", defaultQPS, "per-key request rate limit (requests/s; 0 = off)")
+	burst := fs.Int("burst", defaultBurst, "per-key burst")
 	maxBody := fs.Int64("max-body", 8<<20, "request body limit in bytes")
 	certFile := fs.String("tls-cert", "", "TLS certificate (PEM); with -tls-key serves HTTPS (reloaded on SIGHUP)")
 	keyFile := fs.String("tls-key", "", "TLS private key (PEM)")

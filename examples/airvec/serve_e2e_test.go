@@ -179,6 +179,14 @@ func TestServeEndToEnd(t *testing.T) {
 	if resp.StatusCode != 200 || m["object"] != "list" || len(m["data"].([]any)) != 2 {
 		t.Fatalf("openai: %d %v", resp.StatusCode, m)
 	}
+	resp, m = do(t, ts, "POST", "/compatible-mode/v1/embeddings", "OS-key", `{"model":"ops-text-embedding-001","input":"a","dimensions":8}`)
+	if resp.StatusCode != 200 || len(m["data"].([]any)[0].(map[string]any)["embedding"].([]any)) != 8 {
+		t.Fatalf("openai dimensions: %d %v", resp.StatusCode, m)
+	}
+	resp, m = do(t, ts, "POST", "/compatible-mode/v1/embeddings", "OS-key", `{"model":"ops-text-embedding-001","input":"a","dimensions":100000}`)
+	if resp.StatusCode != 400 || m["code"] != "InvalidParameter" {
+		t.Fatalf("openai dimensions above native: %d %v", resp.StatusCode, m)
+	}
 }
 
 func TestServeEndToEndRateLimit(t *testing.T) {

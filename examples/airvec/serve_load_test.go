@@ -151,8 +151,8 @@ func TestLoadElasticsearchRate(t *testing.T) {
 	if v, err := strconv.Atoi(os.Getenv("AIRVEC_LOADTEST_SECONDS")); err == nil && v > 0 {
 		secs = v
 	}
-	// The serve command's default limits: 100 requests/s per key, burst 200.
-	f := startTLS(t, serverConfig{keys: map[string]bool{"es": true}, qps: 100, burst: 200}, "")
+	// The serve command's default limits.
+	f := startTLS(t, serverConfig{keys: map[string]bool{"es": true}, qps: defaultQPS, burst: defaultBurst}, "")
 	c := tlsClient(f.roots, nil)
 	interval := time.Minute / 1000
 	count := secs * 1000 / 60

@@ -81,8 +81,8 @@ func loadService(id, dir string, mf *modelFlags) (*service, error) {
 			}
 			svc.handlers[kind] = serviceHandler(embed.ParseRequest, m.Embed,
 				func(r *embed.Response, rid string) int { r.RequestID = rid; return r.Usage.TokenCount })
-			svc.openai = func(ctx context.Context, inputs []string) ([][]float32, int, error) {
-				resp, err := m.Embed(ctx, &embed.Request{Input: inputs})
+			svc.openai = func(ctx context.Context, inputs []string, dimension int) ([][]float32, int, error) {
+				resp, err := m.Embed(ctx, &embed.Request{Input: inputs, Dimension: dimension})
 				if err != nil {
 					return nil, 0, err
 				}

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/airvec/airvec/internal/apierr"
+	"github.com/airvec/airvec/kernels"
 )
 
 type fakeResp struct {
@@ -35,10 +36,14 @@ func fakeServer(t *testing.T, cfg serverConfig) *httptest.Server {
 		return &fakeResp{RequestID: id, Echo: req.Input}, len(req.Input), nil
 	}
 	svc := &service{id: "ops-fake", handlers: map[string]handlerFunc{kindEmbedding: h},
-		openai: func(ctx context.Context, in []string) ([][]float32, int, error) {
+		openai: func(ctx context.Context, in []string, dimension int) ([][]float32, int, error) {
 			out := make([][]float32, len(in))
 			for i := range in {
 				out[i] = []float32{3, 4, 0}
+				if dimension > 0 {
+					out[i] = out[i][:dimension]
+					kernels.L2Normalize(out[i])
+				}
 			}
 			return out, 7, nil
 		}}
