@@ -88,10 +88,13 @@ var impls, impl = func() ([]*gemmImpl, *gemmImpl) {
 	var l []*gemmImpl
 	if hasAMX() {
 		amxImpl.f32 = avx512Impl.f32
+		amxImpl.f32rows = avx512F32Rows
 		l = append(l, amxImpl)
 	}
 	if hasAVX512 {
+		avx512Impl.f32rows = avx512F32Rows
 		if hasAVX512BF {
+			avx512Impl.bf16rows = avx512BF16Rows
 			avx512Impl.bf16 = func(ks int, a unsafe.Pointer, lda int, b unsafe.Pointer, ldb int, c *float32, ldc int, bias *float32, acc bool) {
 				gemmBF16AVX512(ks, a, lda, b, ldb, c, ldc, bias, b2i(acc))
 			}

@@ -106,6 +106,10 @@ type gemmImpl struct {
 	bf16 tileKernel // bf16 panels (nil: not supported)
 	// bf16mr overrides mr for the bf16 kernel (AMX: 32).
 	bf16mr int
+	// f32rows / bf16rows, when set, hold r×32 kernels for r < mr (index r;
+	// same contract as f32 / bf16 for r rows): the last row tile and short
+	// inputs then compute and read only their real rows.
+	f32rows, bf16rows []tileKernel
 	// kAlign is the k-step multiple a bf16 k-block must have (AMX: 16).
 	kAlign int
 	// cvt converts n floats to bf16 (round to nearest even).
@@ -212,31 +216,44 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		return
 	}
 	n, ks := w.N, w.ksteps
-	kern, mr := im.f32, im.mr
+	kern, mr, rowKerns := im.f32, im.mr, im.f32rows
 	if w.Prec == BF16 {
-		kern = im.bf16
+		kern, rowKerns = im.bf16, im.bf16rows
 		if im.bf16mr > 0 {
 			mr = im.bf16mr
 		}
 	}
+	// Row tiles: mp tiles of tr rows (the last one may be shorter). With
+	// r-row kernels the rows are spread evenly (16 rows: 2 × 8, not 12 + 4
+	// padded); without, tiles are mr rows and the last one is zero-padded.
 	mp := (m + mr - 1) / mr
-	// A operand: base pointer and row stride in bytes, for mp·mr rows.
+	tr := mr
+	if rowKerns != nil {
+		tr = (m + mp - 1) / mp
+		mp = (m + tr - 1) / tr
+	}
+	// A operand: base pointer and row stride in bytes, for the rows of mp
+	// tiles (mp·mr rows when the last tile is padded).
 	var (
 		abase unsafe.Pointer
 		aldb  int
-		// tailBase, if set, holds the rows of the last micro-panel (stride
-		// tailLd bytes) when A is read in place and m % mr != 0.
+		// tailBase, if set, holds the rows of the last (padded) tile
+		// (stride tailLd bytes) when A is read in place.
 		tailBase unsafe.Pointer
 		tailLd   int
 		sbuf     *[]byte
 	)
+	arows := m // rows of A the kernels read
+	if rowKerns == nil {
+		arows = mp * mr
+	}
 	threads := e.threads()
 	if w.Prec == BF16 {
-		// Convert once per call to bf16 pairs, rows padded to mr with zeros
-		// and K padded to 2·ksteps; stride padded against L1 aliasing.
+		// Convert once per call to bf16 pairs (zero rows up to arows, K
+		// padded to 2·ksteps); stride padded against L1 aliasing.
 		rowB := ks * 4
 		rowB = goodStride(rowB)
-		sbuf = getScratch(mp * mr * rowB)
+		sbuf = getScratch(arows * rowB)
 		buf := *sbuf
 		conv := func(lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -250,15 +267,15 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 			}
 		}
 		if m*w.K >= 1<<16 {
-			e.Parallel(mp*mr, conv)
+			e.Parallel(arows, conv)
 		} else {
-			conv(0, mp*mr)
+			conv(0, arows)
 		}
 		abase, aldb = unsafe.Pointer(&buf[0]), rowB
 	} else if !copyBadStrides || !badStride(lda*4) {
-		// A in place; a partial last micro-panel is copied, zero-padded.
+		// A in place; a padded last tile is copied, zero-padded.
 		abase, aldb = unsafe.Pointer(&a[0]), lda*4
-		if m%mr != 0 {
+		if rowKerns == nil && m%mr != 0 {
 			rowF := goodStride(w.K*4) / 4
 			sbuf = getScratch(mr * rowF * 4)
 			buf := f32s(*sbuf)
@@ -272,9 +289,9 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 			tailBase, tailLd = unsafe.Pointer(&buf[0]), rowF*4
 		}
 	} else {
-		// Copy A with a padded stride and zero rows up to mp·mr.
+		// Copy A with a padded stride (and zero rows up to arows).
 		rowF := goodStride(w.K*4) / 4
-		sbuf = getScratch(mp * mr * rowF * 4)
+		sbuf = getScratch(arows * rowF * 4)
 		buf := f32s(*sbuf)
 		cp := func(lo, hi int) {
 			for i := lo; i < hi; i++ {
@@ -286,37 +303,101 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 			}
 		}
 		if m*w.K >= 1<<18 {
-			e.Parallel(mp*mr, cp)
+			e.Parallel(arows, cp)
 		} else {
-			cp(0, mp*mr)
+			cp(0, arows)
 		}
 		abase, aldb = unsafe.Pointer(&buf[0]), rowF*4
 	}
 
 	np := (n + nr - 1) / nr
-	ncp := min(np, ncPanels)
-	nb := (np + ncp - 1) / ncp
-	ncp = (np + nb - 1) / nb // balance the N-blocks
+	flops := 2 * m * n * w.K
+	if flops < 1<<21 {
+		threads = 1
+	}
+	var ncp, nb, mcp int
+	panelOuter := false
 	kb := (ks + kcMaxSteps - 1) / kcMaxSteps
+	if rowKerns != nil && mp <= 4 {
+		// Short inputs (≤ 48 rows): the weight is streamed from memory once,
+		// so every task takes all row tiles and the threads split N.
+		mcp = mp
+		panelOuter = true
+		ncp = min(np, ncPanels)
+		if threads > 1 {
+			ncp = max(1, (np+4*threads-1)/(4*threads))
+		}
+	} else {
+		ncp = min(np, ncPanels)
+	}
+	nb = (np + ncp - 1) / ncp
+	ncp = (np + nb - 1) / nb // balance the N-blocks
 	kc := (ks + kb - 1) / kb
 	kc = (kc + 3) &^ 3
 	if w.Prec == BF16 && im.kAlign > 0 {
 		kc = (kc + im.kAlign - 1) / im.kAlign * im.kAlign
 	}
 	// Rows per task: enough tasks for dynamic balancing across threads.
-	flops := 2 * m * n * w.K
-	if flops < 1<<21 {
-		threads = 1
-	}
-	mcp := mcMaxTiles
-	if threads > 1 {
-		mcp = max(1, min(mcMaxTiles, (mp*nb+4*threads-1)/(4*threads)))
+	if mcp == 0 {
+		mcp = mcMaxTiles
+		if threads > 1 {
+			mcp = max(1, min(mcMaxTiles, (mp*nb+4*threads-1)/(4*threads)))
+		}
 	}
 	mb := (mp + mcp - 1) / mcp
 	mcp = (mp + mb - 1) / mb // balance the M-blocks
 	wbase := w.base()
 	pb := w.panelBytes()
 
+	// tileOp computes tile (i, j) over k-steps k0..k0+kk: C = A·B (+ bias)
+	// on the first k-block, C += A·B after.
+	tileOp := func(tile, btile []float32, i, j, k0, kk int) {
+		acc := k0 > 0
+		r0 := i * tr
+		ap, ald := unsafe.Add(abase, r0*aldb+k0*4), aldb
+		rows := min(tr, m-r0)
+		kr := kern // kernel for this tile; it computes krows rows
+		krows := mr
+		if rows < mr {
+			if rowKerns != nil {
+				kr, krows = rowKerns[rows], rows
+			} else if tailBase != nil {
+				ap, ald = unsafe.Add(tailBase, k0*4), tailLd
+			}
+		}
+		bp := unsafe.Add(wbase, j*pb+k0*stepBytes)
+		cols := min(nr, n-j*nr)
+		var bptr *float32
+		if !acc && bias != nil {
+			if cols == nr {
+				bptr = &bias[j*nr]
+			} else {
+				copy(btile[:], bias[j*nr:n])
+				bptr = &btile[0]
+			}
+		}
+		if rows == krows && cols == nr {
+			kr(kk, ap, ald, bp, stepBytes, &c[r0*ldc+j*nr], ldc*4, bptr, acc)
+			return
+		}
+		if acc {
+			for r := 0; r < rows; r++ {
+				copy(tile[r*nr:r*nr+cols], c[(r0+r)*ldc+j*nr:])
+			}
+		}
+		kr(kk, ap, ald, bp, stepBytes, &tile[0], nr*4, bptr, acc)
+		for r := 0; r < rows; r++ {
+			copy(c[(r0+r)*ldc+j*nr:(r0+r)*ldc+j*nr+cols], tile[r*nr:])
+		}
+	}
+	// actRows applies the epilogue activation to columns of panels j0..j1
+	// of the rows of tiles i0..i1.
+	actRows := func(i0, i1, j0, j1 int) {
+		c0, c1 := j0*nr, min(n, j1*nr)
+		for r := i0 * tr; r < min(m, i1*tr); r++ {
+			im.act(c[r*ldc+c0:r*ldc+c1], act)
+		}
+	}
 	task := func(t int) {
 		jb, ib := t/mb, t%mb
 		j0, j1 := jb*ncp, min(np, (jb+1)*ncp)
@@ -326,48 +407,29 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		tbuf := f32s(*tb)
 		tile := tbuf[:32*nr]  // edge tiles (mr ≤ 32)
 		btile := tbuf[32*nr:] // padded bias of the last panel
+		if panelOuter {
+			// Few rows: read each panel start to end once (a sequential
+			// stream through the packed weight), all row tiles per k-block.
+			for j := j0; j < j1; j++ {
+				for k0 := 0; k0 < ks; k0 += kc {
+					for i := i0; i < i1; i++ {
+						tileOp(tile, btile, i, j, k0, min(kc, ks-k0))
+					}
+				}
+				if act != ActNone {
+					actRows(i0, i1, j, j+1)
+				}
+			}
+			return
+		}
 		for k0 := 0; k0 < ks; k0 += kc {
 			kk := min(kc, ks-k0)
-			acc := k0 > 0
-			last := k0+kk == ks
 			for i := i0; i < i1; i++ {
-				ap, ald := unsafe.Add(abase, i*mr*aldb+k0*4), aldb
-				if tailBase != nil && i == mp-1 {
-					ap, ald = unsafe.Add(tailBase, k0*4), tailLd
-				}
-				rows := min(mr, m-i*mr)
 				for j := j0; j < j1; j++ {
-					bp := unsafe.Add(wbase, j*pb+k0*stepBytes)
-					cols := min(nr, n-j*nr)
-					var bptr *float32
-					if !acc && bias != nil {
-						if cols == nr {
-							bptr = &bias[j*nr]
-						} else {
-							copy(btile[:], bias[j*nr:n])
-							bptr = &btile[0]
-						}
-					}
-					if rows == mr && cols == nr {
-						kern(kk, ap, ald, bp, stepBytes, &c[i*mr*ldc+j*nr], ldc*4, bptr, acc)
-						continue
-					}
-					if acc {
-						for r := 0; r < rows; r++ {
-							copy(tile[r*nr:r*nr+cols], c[(i*mr+r)*ldc+j*nr:])
-						}
-					}
-					kern(kk, ap, ald, bp, stepBytes, &tile[0], nr*4, bptr, acc)
-					for r := 0; r < rows; r++ {
-						copy(c[(i*mr+r)*ldc+j*nr:(i*mr+r)*ldc+j*nr+cols], tile[r*nr:])
-					}
+					tileOp(tile, btile, i, j, k0, kk)
 				}
-				if last && act != ActNone {
-					c0, c1 := j0*nr, min(n, j1*nr)
-					for r := 0; r < rows; r++ {
-						row := (i*mr + r) * ldc
-						im.act(c[row+c0:row+c1], act)
-					}
+				if k0+kk == ks && act != ActNone {
+					actRows(i, i+1, j0, j1)
 				}
 			}
 		}
