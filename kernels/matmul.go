@@ -243,6 +243,11 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		tailLd   int
 		sbuf     *[]byte
 	)
+	// Short inputs (≤ 4 row tiles) take the panel-outer order below.
+	short := rowKerns != nil && mp <= 4
+	// packA: A rows crowd L1 sets (see badStride) and are copied per task,
+	// one row tile and k-block at a time, into an L1-resident buffer.
+	packA := false
 	arows := m // rows of A the kernels read
 	if rowKerns == nil {
 		arows = mp * mr
@@ -272,10 +277,11 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 			conv(0, arows)
 		}
 		abase, aldb = unsafe.Pointer(&buf[0]), rowB
-	} else if !copyBadStrides || !badStride(lda*4) {
+	} else if bad := copyBadStrides && badStride(lda*4); !bad || !short {
 		// A in place; a padded last tile is copied, zero-padded.
 		abase, aldb = unsafe.Pointer(&a[0]), lda*4
-		if rowKerns == nil && m%mr != 0 {
+		packA = bad
+		if rowKerns == nil && m%mr != 0 && !packA {
 			rowF := goodStride(w.K*4) / 4
 			sbuf = getScratch(mr * rowF * 4)
 			buf := f32s(*sbuf)
@@ -289,7 +295,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 			tailBase, tailLd = unsafe.Pointer(&buf[0]), rowF*4
 		}
 	} else {
-		// Copy A with a padded stride (and zero rows up to arows).
+		// Short input: copy A with a padded stride (and zero rows up to arows).
 		rowF := goodStride(w.K*4) / 4
 		sbuf = getScratch(arows * rowF * 4)
 		buf := f32s(*sbuf)
@@ -318,7 +324,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 	var ncp, nb, mcp int
 	panelOuter := false
 	kb := (ks + kcMaxSteps - 1) / kcMaxSteps
-	if rowKerns != nil && mp <= 4 {
+	if short {
 		// Short inputs (≤ 48 rows): the weight is streamed from memory once,
 		// so every task takes all row tiles and the threads split N.
 		mcp = mp
@@ -351,19 +357,36 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 
 	// tileOp computes tile (i, j) over k-steps k0..k0+kk: C = A·B (+ bias)
 	// on the first k-block, C += A·B after.
-	tileOp := func(tile, btile []float32, i, j, k0, kk int) {
+	// aTile returns the A operand of row tile i at k-step k0 (packing it
+	// into abuf when packA).
+	kcPad := goodStride(kc*4) / 4
+	aTile := func(abuf []float32, i, k0, kk int) (unsafe.Pointer, int) {
+		r0 := i * tr
+		rows := min(tr, m-r0)
+		if packA {
+			for r := 0; r < rows; r++ {
+				copy(abuf[r*kcPad:r*kcPad+kk], a[(r0+r)*lda+k0:])
+			}
+			if rowKerns == nil {
+				for r := rows; r < mr; r++ {
+					clear(abuf[r*kcPad : r*kcPad+kk])
+				}
+			}
+			return unsafe.Pointer(&abuf[0]), kcPad * 4
+		}
+		if rows < mr && rowKerns == nil && tailBase != nil {
+			return unsafe.Add(tailBase, k0*4), tailLd
+		}
+		return unsafe.Add(abase, r0*aldb+k0*4), aldb
+	}
+	tileOp := func(tile, btile []float32, ap unsafe.Pointer, ald int, i, j, k0, kk int) {
 		acc := k0 > 0
 		r0 := i * tr
-		ap, ald := unsafe.Add(abase, r0*aldb+k0*4), aldb
 		rows := min(tr, m-r0)
 		kr := kern // kernel for this tile; it computes krows rows
 		krows := mr
-		if rows < mr {
-			if rowKerns != nil {
-				kr, krows = rowKerns[rows], rows
-			} else if tailBase != nil {
-				ap, ald = unsafe.Add(tailBase, k0*4), tailLd
-			}
+		if rows < mr && rowKerns != nil {
+			kr, krows = rowKerns[rows], rows
 		}
 		bp := unsafe.Add(wbase, j*pb+k0*stepBytes)
 		cols := min(nr, n-j*nr)
@@ -402,18 +425,25 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		jb, ib := t/mb, t%mb
 		j0, j1 := jb*ncp, min(np, (jb+1)*ncp)
 		i0, i1 := ib*mcp, min(mp, (ib+1)*mcp)
-		tb := getScratch((32 + 1) * nr * 4)
+		tbFloats := (32 + 1) * nr
+		if packA {
+			tbFloats += mr * kcPad
+		}
+		tb := getScratch(tbFloats * 4)
 		defer scratchPool.Put(tb)
 		tbuf := f32s(*tb)
-		tile := tbuf[:32*nr]  // edge tiles (mr ≤ 32)
-		btile := tbuf[32*nr:] // padded bias of the last panel
+		tile := tbuf[:32*nr]         // edge tiles (mr ≤ 32)
+		btile := tbuf[32*nr : 33*nr] // padded bias of the last panel
+		abuf := tbuf[33*nr:]         // packed A tile (packA)
 		if panelOuter {
 			// Few rows: read each panel start to end once (a sequential
 			// stream through the packed weight), all row tiles per k-block.
 			for j := j0; j < j1; j++ {
 				for k0 := 0; k0 < ks; k0 += kc {
 					for i := i0; i < i1; i++ {
-						tileOp(tile, btile, i, j, k0, min(kc, ks-k0))
+						kk := min(kc, ks-k0)
+						ap, ald := aTile(abuf, i, k0, kk)
+						tileOp(tile, btile, ap, ald, i, j, k0, kk)
 					}
 				}
 				if act != ActNone {
@@ -425,8 +455,9 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		for k0 := 0; k0 < ks; k0 += kc {
 			kk := min(kc, ks-k0)
 			for i := i0; i < i1; i++ {
+				ap, ald := aTile(abuf, i, k0, kk)
 				for j := j0; j < j1; j++ {
-					tileOp(tile, btile, i, j, k0, kk)
+					tileOp(tile, btile, ap, ald, i, j, k0, kk)
 				}
 				if k0+kk == ks && act != ActNone {
 					actRows(i, i+1, j0, j1)

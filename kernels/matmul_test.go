@@ -49,9 +49,14 @@ const guard = float32(-12345.5)
 
 func testMatMulCase(t *testing.T, im *gemmImpl, m, n, k int, prec Precision, threads int, r *rand.Rand) {
 	t.Helper()
+	testMatMulLD(t, im, m, n, k, k+r.IntN(3), n+r.IntN(3), ActNone, prec, threads, r)
+}
+
+// testMatMulLD checks one MatMul with the given row strides and epilogue
+// activation against the float64 reference.
+func testMatMulLD(t *testing.T, im *gemmImpl, m, n, k, lda, ldc int, act Act, prec Precision, threads int, r *rand.Rand) {
+	t.Helper()
 	off := r.IntN(3)
-	lda := k + r.IntN(3)
-	ldc := n + r.IntN(3)
 	a := randSlice(r, off+m*lda)
 	w := randSlice(r, n*k)
 	var bias []float32
@@ -64,11 +69,21 @@ func testMatMulCase(t *testing.T, im *gemmImpl, m, n, k int, prec Precision, thr
 	}
 	p := Pack(w, n, k, prec)
 	e := &Engine{Threads: threads}
-	matmulWith(e, im, c[off:], ldc, a[off:], lda, m, p, bias, ActNone)
+	matmulWith(e, im, c[off:], ldc, a[off:], lda, m, p, bias, act)
 	ref, scale := refMatMul(a[off:], lda, m, w, n, k, bias, prec == BF16)
 	tol := 1e-5
 	if prec == BF16 {
 		tol = 2e-5 // products are exact; only fp32 summation order differs
+	}
+	if act != ActNone {
+		// The activations' slope is below 1.13: the GEMM error carries over
+		// (doubled here), plus the SIMD activation's own 2e-6 relative.
+		for i, v := range ref {
+			x := []float32{float32(v)}
+			applyActGeneric(x, act)
+			ref[i] = float64(x[0])
+			scale[i] = 2*scale[i] + 2e-6/tol*math.Abs(ref[i])
+		}
 	}
 	for i := 0; i < m; i++ {
 		for j := 0; j < ldc; j++ {
@@ -139,6 +154,32 @@ func TestMatMul(t *testing.T) {
 // TestMatMulAMXDriver runs the driver configuration of the AMX path (32-row
 // bf16 tiles, 16-pair k-blocks, bias added after the tile) with a generic
 // stand-in for the AMX tile, since AMX itself cannot run on every machine.
+// TestMatMulPaths covers the driver's special paths on every
+// implementation: short inputs (≤ 4 row tiles: panel-outer order, N split
+// over threads), row strides that crowd L1 sets (A packed per task or copied),
+// uneven row tiles, long K, and the fused activation epilogue.
+func TestMatMulPaths(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for _, im := range impls {
+		for _, prec := range []Precision{FP32, BF16} {
+			t.Run(fmt.Sprintf("%s/%v", im.name, prec), func(t *testing.T) {
+				for _, m := range []int{1, 5, 8, 13, 16, 25, 47, 48, 49, 61, 100, 130} {
+					if im == genericImpl && m > 49 {
+						continue
+					}
+					for _, nk := range [][2]int{{64, 3072}, {200, 1024}, {96, 1536}, {72, 777}} {
+						n, k := nk[0], nk[1]
+						for _, lda := range []int{k, k + 5} {
+							act := []Act{ActNone, ActGELU, ActSiLU}[r.IntN(3)]
+							testMatMulLD(t, im, m, n, k, lda, n+r.IntN(3), act, prec, 1+r.IntN(2), r)
+						}
+					}
+				}
+			})
+		}
+	}
+}
+
 func TestMatMulAMXDriver(t *testing.T) {
 	sim := &gemmImpl{
 		name: "amx-sim", mr: mrGeneric, f32: gemmF32Generic,
