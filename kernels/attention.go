@@ -43,13 +43,14 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 	negInf := float32(math.Inf(-1))
 	qBad := badStride(p.QStride * 4)
 	dq := goodStride(d*4) / 4 // row stride of copied Q blocks
+	packK := kPackerFor(pi)
 
 	e.Parallel(p.Batch*p.Heads, func(lo, hi int) {
 		nkMax := (p.SeqK + nr - 1) &^ (nr - 1)
 		// S rows are read as the A operand of P·V: pad their stride so the
 		// 12 rows do not share L1 sets (see badStride).
 		sld := goodStride(nkMax*4) / 4
-		floats := nkMax*d + mr*sld + mr*dq + 2*nkMax + mr*nr
+		floats := nkMax*d + mr*sld + mr*dq + 2*nkMax + mr*nr + nr*d
 		if !vInPlace {
 			floats += p.SeqK * dpad
 		}
@@ -61,6 +62,7 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 		maskAdd, buf := buf[:nkMax], buf[nkMax:]
 		comb, buf := buf[:nkMax], buf[nkMax:]
 		tile, buf := buf[:mr*nr], buf[mr*nr:]
+		kscr, buf := buf[:nr*d], buf[nr*d:]
 		vpack := buf
 		invSum := make([]float32, mr)
 		lastB, lastKH := -1, -1
@@ -94,23 +96,7 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 			}
 			if b != lastB || kh != lastKH {
 				// K panels: kpack[(j/32)·d·32 + t·32 + j%32] = k[j][t].
-				nkp := (nk + nr - 1) &^ (nr - 1)
-				_ = kpack[nkp*d-1]
-				for j := 0; j < nkp; j++ {
-					// Scatter k[j][0:d] down column j%32 of panel j/32 (the
-					// bounds were checked above).
-					pan := unsafe.Pointer(&kpack[(j/nr)*d*nr+j%nr])
-					if j >= nk {
-						for t := 0; t < d; t++ {
-							*(*float32)(unsafe.Add(pan, t*nr*4)) = 0
-						}
-						continue
-					}
-					kr := k[(b*p.SeqK+j)*p.KStride+kh*d:][:d]
-					for t, x := range kr {
-						*(*float32)(unsafe.Add(pan, t*nr*4)) = x
-					}
-				}
+				packK(kpack, k[(b*p.SeqK)*p.KStride+kh*d:], p.KStride, nk, d, kscr)
 				if !vInPlace {
 					for j := 0; j < nk; j++ {
 						row := vpack[j*dpad : j*dpad+dpad]
@@ -201,6 +187,35 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 		}
 		scratchPool.Put(sb)
 	})
+}
+
+// kPacker packs the first nk keys of k (rows kld floats apart, d floats
+// each) into 32-key panels, kpack[(j/32)·d·32 + t·32 + j%32] = k[j·kld+t],
+// with keys nk ≤ j < nk rounded up to 32 zero. scratch holds 32·d floats
+// the packer may overwrite.
+type kPacker func(kpack, k []float32, kld, nk, d int, scratch []float32)
+
+// packKGeneric is the scalar kPacker (the reference of packKSIMD).
+func packKGeneric(kpack, k []float32, kld, nk, d int, _ []float32) {
+	nkp := (nk + nr - 1) &^ (nr - 1)
+	if nkp == 0 {
+		return
+	}
+	_ = kpack[nkp*d-1]
+	for j := 0; j < nkp; j++ {
+		// Scatter k[j][0:d] down column j%32 of panel j/32 (the bounds were
+		// checked above).
+		pan := unsafe.Pointer(&kpack[(j/nr)*d*nr+j%nr])
+		if j >= nk {
+			for t := 0; t < d; t++ {
+				*(*float32)(unsafe.Add(pan, t*nr*4)) = 0
+			}
+			continue
+		}
+		for t, x := range k[j*kld:][:d] {
+			*(*float32)(unsafe.Add(pan, t*nr*4)) = x
+		}
+	}
 }
 
 // attnPackV forces packing V (see above); a tuning knob for benchmarks.

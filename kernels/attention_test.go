@@ -203,3 +203,59 @@ func TestAttentionBadStride(t *testing.T) {
 		}
 	}
 }
+
+// TestPackK checks every K packer (the scalar one and, where the CPU has it,
+// the AVX-512 transpose) against the definition of the panel layout, with
+// odd row strides, partial last panels and guard values around kpack.
+func TestPackK(t *testing.T) {
+	r := rand.New(rand.NewPCG(21, 22))
+	type packer struct {
+		name string
+		fn   kPacker
+	}
+	ps := []packer{{"generic", packKGeneric}, {prim.name, kPackerFor(prim)}}
+	nks := []int{64, 100, 128, 200}
+	for nk := 1; nk <= 33; nk++ {
+		nks = append(nks, nk)
+	}
+	const pad = 40
+	nan := float32(math.NaN())
+	for _, pk := range ps {
+		for _, d := range []int{16, 32, 48, 64, 80, 96, 128, 8, 20, 40} {
+			for _, nk := range nks {
+				kld := d + 1 + 2*r.IntN(40) // odd strides, ≥ d
+				off := r.IntN(d + 1)        // the head's first float in a row
+				k := randSlice(r, off+(nk-1)*kld+d)
+				nkp := (nk + nr - 1) &^ (nr - 1)
+				buf := make([]float32, nkp*d+2*pad)
+				for i := range buf {
+					buf[i] = guard
+				}
+				kpack := buf[pad : pad+nkp*d]
+				scratch := make([]float32, nr*d)
+				for i := range scratch {
+					scratch[i] = nan
+				}
+				pk.fn(kpack, k[off:], kld, nk, d, scratch)
+				for i := range buf {
+					if i < pad || i >= pad+nkp*d {
+						if buf[i] != guard {
+							t.Fatalf("%s d=%d nk=%d: wrote outside kpack at %d", pk.name, d, nk, i-pad)
+						}
+						continue
+					}
+					e := i - pad
+					pan, rem := e/(nr*d), e%(nr*d)
+					tt, j := rem/nr, pan*nr+rem%nr
+					var want float32
+					if j < nk {
+						want = k[off+j*kld+tt]
+					}
+					if kpack[e] != want || math.Signbit(float64(kpack[e])) != math.Signbit(float64(want)) {
+						t.Fatalf("%s d=%d nk=%d kld=%d: kpack[%d] (key %d, dim %d) = %v, want %v", pk.name, d, nk, kld, e, j, tt, kpack[e], want)
+					}
+				}
+			}
+		}
+	}
+}

@@ -50,7 +50,7 @@ func BenchmarkMatMul(b *testing.B) {
 // batch, blocked SIMD vs the generic loop; GFLOP/s counts QKᵀ and P·V.
 func BenchmarkAttention(b *testing.B) {
 	r := rand.New(rand.NewPCG(5, 6))
-	for _, c := range []struct{ batch, seq, heads, dim int }{{1, 128, 12, 64}, {1, 512, 12, 64}, {8, 128, 12, 64}, {1, 512, 12, 32}} {
+	for _, c := range []struct{ batch, seq, heads, dim int }{{1, 128, 12, 64}, {1, 512, 12, 64}, {8, 128, 12, 64}, {1, 512, 12, 32}, {32, 128, 12, 32}, {32, 128, 12, 64}} {
 		hd := c.heads * c.dim
 		q := randSlice(r, c.batch*c.seq*3*hd)
 		out := make([]float32, c.batch*c.seq*hd)

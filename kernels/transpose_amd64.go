@@ -1,0 +1,52 @@
+//go:build amd64 && gc && !purego
+
+package kernels
+
+import "unsafe"
+
+// packKAVX512 packs npan panels of 32 keys into the layout of packKGeneric:
+// for panel p < npan, key j < 32 and dim t < d (d a multiple of 16),
+//
+//	dst[p·32·d + t·32 + j] = key row 32·p+j at float t,
+//
+// where key row i starts stride bytes after key row i-1 (at src for i = 0).
+// It transposes 16×16 blocks in registers (transpose_amd64.s) and reads and
+// writes exactly those floats.
+//
+//go:noescape
+func packKAVX512(dst, src *float32, stride, d, npan int)
+
+// kPackerFor returns the K packer going with the primitives pi: the AVX-512
+// transpose with the AVX-512 primitives, else packKGeneric.
+func kPackerFor(pi *primImpl) kPacker {
+	if hasAVX512 && pi == avx512Prims {
+		return packKSIMD
+	}
+	return packKGeneric
+}
+
+// packKSIMD is packKGeneric with packKAVX512 for the full panels; the keys
+// of a last partial panel are first copied into scratch (32·d floats) and
+// zero-padded. d not a multiple of 16 goes to packKGeneric.
+func packKSIMD(kpack, k []float32, kld, nk, d int, scratch []float32) {
+	if d%16 != 0 || nk <= 0 {
+		packKGeneric(kpack, k, kld, nk, d, scratch)
+		return
+	}
+	full := nk / nr
+	if full > 0 {
+		// Bounds of everything packKAVX512 touches.
+		_ = kpack[full*nr*d-1]
+		_ = k[(full*nr-1)*kld+d-1]
+		packKAVX512(unsafe.SliceData(kpack), unsafe.SliceData(k), kld*4, d, full)
+	}
+	if rem := nk - full*nr; rem > 0 {
+		sc := scratch[:nr*d]
+		for j := 0; j < rem; j++ {
+			copy(sc[j*d:j*d+d], k[(full*nr+j)*kld:][:d])
+		}
+		clear(sc[rem*d:])
+		dst := kpack[full*nr*d:][:nr*d]
+		packKAVX512(unsafe.SliceData(dst), unsafe.SliceData(sc), d*4, d, 1)
+	}
+}
