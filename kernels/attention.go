@@ -43,14 +43,14 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 	negInf := float32(math.Inf(-1))
 	qBad := badStride(p.QStride * 4)
 	dq := goodStride(d*4) / 4 // row stride of copied Q blocks
-	packK := kPackerFor(pi)
+	ops := attnOpsFor(pi)
 
 	e.Parallel(p.Batch*p.Heads, func(lo, hi int) {
 		nkMax := (p.SeqK + nr - 1) &^ (nr - 1)
 		// S rows are read as the A operand of P·V: pad their stride so the
 		// 12 rows do not share L1 sets (see badStride).
 		sld := goodStride(nkMax*4) / 4
-		floats := nkMax*d + mr*sld + mr*dq + 2*nkMax + mr*nr + nr*d
+		floats := nkMax*d + mr*sld + mr*dq + 2*nkMax + mr*dpad + nr*d
 		if !vInPlace {
 			floats += p.SeqK * dpad
 		}
@@ -61,7 +61,7 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 		qpad, buf := buf[:mr*dq], buf[mr*dq:]
 		maskAdd, buf := buf[:nkMax], buf[nkMax:]
 		comb, buf := buf[:nkMax], buf[nkMax:]
-		tile, buf := buf[:mr*nr], buf[mr*nr:]
+		tile, buf := buf[:mr*dpad], buf[mr*dpad:]
 		kscr, buf := buf[:nr*d], buf[nr*d:]
 		vpack := buf
 		invSum := make([]float32, mr)
@@ -96,12 +96,11 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 			}
 			if b != lastB || kh != lastKH {
 				// K panels: kpack[(j/32)·d·32 + t·32 + j%32] = k[j][t].
-				packK(kpack, k[(b*p.SeqK)*p.KStride+kh*d:], p.KStride, nk, d, kscr)
+				ops.packK(kpack, k[(b*p.SeqK)*p.KStride+kh*d:], p.KStride, nk, d, kscr)
 				if !vInPlace {
-					for j := 0; j < nk; j++ {
-						row := vpack[j*dpad : j*dpad+dpad]
-						copy(row, v[(b*p.SeqK+j)*p.VStride+kh*d:][:d])
-						clear(row[d:])
+					ops.copyRows(vpack, dpad, v[(b*p.SeqK)*p.VStride+kh*d:], p.VStride, nk, d)
+					for j := 0; j < nk && d < dpad; j++ {
+						clear(vpack[j*dpad+d : j*dpad+dpad])
 					}
 				}
 				lastB, lastKH = b, kh
@@ -125,10 +124,9 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 				qld := p.QStride * 4
 				if rows < mr || qBad {
 					// Partial block, or Q rows that crowd L1 sets: copy.
-					clear(qpad)
-					for r := 0; r < rows; r++ {
-						copy(qpad[r*dq:r*dq+d], q[(b*p.SeqQ+i0+r)*p.QStride+h*d:])
-					}
+					// (Rows ≥ rows only feed S rows that are cleared below.)
+					clear(qpad[rows*dq:])
+					ops.copyRows(qpad, dq, q[(b*p.SeqQ+i0)*p.QStride+h*d:], p.QStride, rows, d)
 					qbase, qld = unsafe.Pointer(&qpad[0]), dq*4
 				}
 				for jp := 0; jp < nkp/nr; jp++ {
@@ -167,22 +165,12 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 				for r := rows; r < mr; r++ {
 					clear(s[r*sld : r*sld+nkp])
 				}
-				// O = P·V, 32 head dims at a time.
+				// O = P·V, 32 head dims at a time, into the L1-resident tile;
+				// then out = tile/sum row by row.
 				for jd := 0; jd < dpad; jd += nr {
-					cols := min(nr, d-jd)
-					bptr := unsafe.Add(vbase, jd*4)
-					if rows == mr && cols == nr {
-						kern(nkb, unsafe.Pointer(&s[0]), sld*4, bptr, vld, &out[(b*p.SeqQ+i0)*p.OStride+h*d+jd], p.OStride*4, nil, false)
-						continue
-					}
-					kern(nkb, unsafe.Pointer(&s[0]), sld*4, bptr, vld, &tile[0], nr*4, nil, false)
-					for r := 0; r < rows; r++ {
-						copy(out[(b*p.SeqQ+i0+r)*p.OStride+h*d+jd:][:cols], tile[r*nr:])
-					}
+					kern(nkb, unsafe.Pointer(&s[0]), sld*4, unsafe.Add(vbase, jd*4), vld, &tile[jd], dpad*4, nil, false)
 				}
-				for r := 0; r < rows; r++ {
-					pi.scale(out[(b*p.SeqQ+i0+r)*p.OStride+h*d:][:d], invSum[r])
-				}
+				ops.scaleRows(out[(b*p.SeqQ+i0)*p.OStride+h*d:], p.OStride, tile, dpad, rows, d, invSum)
 			}
 		}
 		scratchPool.Put(sb)
@@ -194,6 +182,33 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 // with keys nk ≤ j < nk rounded up to 32 zero. scratch holds 32·d floats
 // the packer may overwrite.
 type kPacker func(kpack, k []float32, kld, nk, d int, scratch []float32)
+
+// attnOps are the data-movement helpers of attentionBlocked (attnOpsFor
+// picks them for a primitive set); genericAttnOps are the reference ones.
+type attnOps struct {
+	packK kPacker
+	// copyRows copies rows rows of n floats: dst[r·ldd+t] = src[r·lds+t].
+	copyRows func(dst []float32, ldd int, src []float32, lds, rows, n int)
+	// scaleRows sets dst[r·ldd+t] = src[r·lds+t]·s[r] for r < rows, t < n.
+	scaleRows func(dst []float32, ldd int, src []float32, lds, rows, n int, s []float32)
+}
+
+var genericAttnOps = &attnOps{packK: packKGeneric, copyRows: copyRowsGeneric, scaleRows: scaleRowsGeneric}
+
+func copyRowsGeneric(dst []float32, ldd int, src []float32, lds, rows, n int) {
+	for r := 0; r < rows; r++ {
+		copy(dst[r*ldd:r*ldd+n], src[r*lds:][:n])
+	}
+}
+
+func scaleRowsGeneric(dst []float32, ldd int, src []float32, lds, rows, n int, s []float32) {
+	for r := 0; r < rows; r++ {
+		sr, d := src[r*lds:][:n], dst[r*ldd:][:n]
+		for t, x := range sr {
+			d[t] = x * s[r]
+		}
+	}
+}
 
 // packKGeneric is the scalar kPacker (the reference of packKSIMD).
 func packKGeneric(kpack, k []float32, kld, nk, d int, _ []float32) {

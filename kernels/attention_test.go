@@ -213,7 +213,7 @@ func TestPackK(t *testing.T) {
 		name string
 		fn   kPacker
 	}
-	ps := []packer{{"generic", packKGeneric}, {prim.name, kPackerFor(prim)}}
+	ps := []packer{{"generic", packKGeneric}, {prim.name, attnOpsFor(prim).packK}}
 	nks := []int{64, 100, 128, 200}
 	for nk := 1; nk <= 33; nk++ {
 		nks = append(nks, nk)
@@ -253,6 +253,41 @@ func TestPackK(t *testing.T) {
 					}
 					if kpack[e] != want || math.Signbit(float64(kpack[e])) != math.Signbit(float64(want)) {
 						t.Fatalf("%s d=%d nk=%d kld=%d: kpack[%d] (key %d, dim %d) = %v, want %v", pk.name, d, nk, kld, e, j, tt, kpack[e], want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestAttnRowOps checks the row copy and scale helpers of attnOpsFor(prim)
+// against the generic ones over tails, odd strides and guard values.
+func TestAttnRowOps(t *testing.T) {
+	r := rand.New(rand.NewPCG(23, 24))
+	ops := attnOpsFor(prim)
+	const pad = 20
+	for n := 1; n <= 70; n += 1 + n/16 {
+		for rows := 1; rows <= 13; rows += 3 {
+			lds, ldd := n+r.IntN(5), n+r.IntN(5)
+			src := randSlice(r, (rows-1)*lds+n)
+			s := randSlice(r, rows)
+			for op := 0; op < 2; op++ {
+				want := make([]float32, (rows-1)*ldd+n+2*pad)
+				got := make([]float32, len(want))
+				for i := range got {
+					got[i], want[i] = guard, guard
+				}
+				wd, gd := want[pad:len(want)-pad], got[pad:len(got)-pad]
+				if op == 0 {
+					copyRowsGeneric(wd, ldd, src, lds, rows, n)
+					ops.copyRows(gd, ldd, src, lds, rows, n)
+				} else {
+					scaleRowsGeneric(wd, ldd, src, lds, rows, n, s)
+					ops.scaleRows(gd, ldd, src, lds, rows, n, s)
+				}
+				for i := range got {
+					if got[i] != want[i] {
+						t.Fatalf("%s op %d n=%d rows=%d ldd=%d: dst[%d] = %v, want %v", prim.name, op, n, rows, ldd, i-pad, got[i], want[i])
 					}
 				}
 			}

@@ -16,13 +16,44 @@ import "unsafe"
 //go:noescape
 func packKAVX512(dst, src *float32, stride, d, npan int)
 
-// kPackerFor returns the K packer going with the primitives pi: the AVX-512
-// transpose with the AVX-512 primitives, else packKGeneric.
-func kPackerFor(pi *primImpl) kPacker {
+// copyRowsAVX512 and scaleRowsAVX512 are copyRowsGeneric and
+// scaleRowsGeneric for rows > 0 (n any; masked tails, no access past a
+// row's n floats).
+//
+//go:noescape
+func copyRowsAVX512(dst *float32, ldd int, src *float32, lds, rows, n int)
+
+//go:noescape
+func scaleRowsAVX512(dst *float32, ldd int, src *float32, lds, rows, n int, s *float32)
+
+var avx512AttnOps = &attnOps{
+	packK: packKSIMD,
+	copyRows: func(dst []float32, ldd int, src []float32, lds, rows, n int) {
+		if rows <= 0 || n <= 0 {
+			return
+		}
+		_ = dst[(rows-1)*ldd+n-1]
+		_ = src[(rows-1)*lds+n-1]
+		copyRowsAVX512(unsafe.SliceData(dst), ldd*4, unsafe.SliceData(src), lds*4, rows, n)
+	},
+	scaleRows: func(dst []float32, ldd int, src []float32, lds, rows, n int, s []float32) {
+		if rows <= 0 || n <= 0 {
+			return
+		}
+		_ = dst[(rows-1)*ldd+n-1]
+		_ = src[(rows-1)*lds+n-1]
+		_ = s[rows-1]
+		scaleRowsAVX512(unsafe.SliceData(dst), ldd*4, unsafe.SliceData(src), lds*4, rows, n, unsafe.SliceData(s))
+	},
+}
+
+// attnOpsFor returns the attention helpers going with the primitives pi:
+// the AVX-512 ones with the AVX-512 primitives, else the generic ones.
+func attnOpsFor(pi *primImpl) *attnOps {
 	if hasAVX512 && pi == avx512Prims {
-		return packKSIMD
+		return avx512AttnOps
 	}
-	return packKGeneric
+	return genericAttnOps
 }
 
 // packKSIMD is packKGeneric with packKAVX512 for the full panels; the keys

@@ -167,3 +167,97 @@ dims1:
 done:
 	VZEROUPPER
 	RET
+
+// func copyRowsAVX512(dst *float32, ldd int, src *float32, lds, rows, n int)
+// DI dst, R8 ldd, SI src, R9 lds (bytes), DX rows left, R11 n/16, K1 the
+// low n%16 bits (the masked tail: masked-off lanes are neither read nor
+// written), BX 16-float chunks left in the row, R10 byte offset in the row.
+TEXT ·copyRowsAVX512(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	MOVQ rows+32(FP), DX
+	MOVQ n+40(FP), R11
+	MOVQ R11, CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	SHRQ $4, R11
+	TESTQ DX, DX
+	JLE copy_done
+
+copy_row:
+	MOVQ R11, BX
+	XORQ R10, R10
+
+copy_loop:
+	TESTQ BX, BX
+	JEQ copy_tail
+	VMOVUPS (SI)(R10*1), Z0
+	VMOVUPS Z0, (DI)(R10*1)
+	ADDQ $64, R10
+	DECQ BX
+	JMP copy_loop
+
+copy_tail:
+	VMOVUPS.Z (SI)(R10*1), K1, Z0
+	VMOVUPS Z0, K1, (DI)(R10*1)
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ DX
+	JNZ copy_row
+
+copy_done:
+	VZEROUPPER
+	RET
+
+// func scaleRowsAVX512(dst *float32, ldd int, src *float32, lds, rows, n int, s *float32)
+// As copyRowsAVX512, with R12 walking s.
+TEXT ·scaleRowsAVX512(SB), NOSPLIT, $0-56
+	MOVQ dst+0(FP), DI
+	MOVQ ldd+8(FP), R8
+	MOVQ src+16(FP), SI
+	MOVQ lds+24(FP), R9
+	MOVQ rows+32(FP), DX
+	MOVQ n+40(FP), R11
+	MOVQ R11, CX
+	ANDQ $15, CX
+	MOVL $1, AX
+	SHLL CX, AX
+	DECL AX
+	KMOVW AX, K1
+	SHRQ $4, R11
+	MOVQ s+48(FP), R12
+	TESTQ DX, DX
+	JLE scale_done
+
+scale_row:
+	VBROADCASTSS (R12), Z1
+	MOVQ R11, BX
+	XORQ R10, R10
+
+scale_loop:
+	TESTQ BX, BX
+	JEQ scale_tail
+	VMULPS (SI)(R10*1), Z1, Z0
+	VMOVUPS Z0, (DI)(R10*1)
+	ADDQ $64, R10
+	DECQ BX
+	JMP scale_loop
+
+scale_tail:
+	VMOVUPS.Z (SI)(R10*1), K1, Z0
+	VMULPS Z0, Z1, Z0
+	VMOVUPS Z0, K1, (DI)(R10*1)
+	ADDQ $4, R12
+	ADDQ R8, DI
+	ADDQ R9, SI
+	DECQ DX
+	JNZ scale_row
+
+scale_done:
+	VZEROUPPER
+	RET

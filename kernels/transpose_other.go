@@ -2,6 +2,6 @@
 
 package kernels
 
-// kPackerFor returns the K packer going with the primitives pi: the scalar
-// one on builds without the AVX-512 transpose.
-func kPackerFor(pi *primImpl) kPacker { return packKGeneric }
+// attnOpsFor returns the attention helpers going with the primitives pi:
+// the generic ones on builds without the AVX-512 versions.
+func attnOpsFor(pi *primImpl) *attnOps { return genericAttnOps }
