@@ -266,3 +266,44 @@ func skipSlow(t *testing.T, name string) {
 		t.Skip("-short: skipping the Qwen3 fixture (slow tokenizer load under -race)")
 	}
 }
+
+// TestGroupParallel: a request large enough to run whole groups of
+// sequences in parallel (each single-threaded) matches the HF goldens, like
+// the per-operation parallel path, on every architecture.
+func TestGroupParallel(t *testing.T) {
+	ctx := context.Background()
+	for _, name := range embedFixtures {
+		t.Run(name, func(t *testing.T) {
+			skipSlow(t, name)
+			g := loadGolden(t, name)
+			m := g.open(t, WithThreads(2), WithMaxInputs(256))
+			want := g.tensor(t, "embeddings")
+			H := len(want) / len(g.Texts)
+			var in []string
+			var idx []int
+			tokens := 0
+			for tokens < 2*groupParallelTokens*2 || len(in) < 8 {
+				i := len(in) % len(g.Texts)
+				in = append(in, g.Texts[i])
+				idx = append(idx, i)
+				tokens += len(g.Encodings[i].IDs)
+			}
+			resp, err := m.Embed(ctx, &Request{Input: in})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.Usage.TokenCount != tokens {
+				t.Errorf("token_count %d, want %d", resp.Usage.TokenCount, tokens)
+			}
+			worst := 0.0
+			for r, e := range resp.Result.Embeddings {
+				a, c := stats(e.Embedding, want[idx[r]*H:(idx[r]+1)*H])
+				worst = math.Max(worst, a)
+				if a > 1e-4 || c < 0.99999 {
+					t.Fatalf("input %d (text %d): max-abs %.3g cosine %.8f", r, idx[r], a, c)
+				}
+			}
+			t.Logf("%d inputs, %d tokens: worst max-abs %.3g", len(in), tokens, worst)
+		})
+	}
+}

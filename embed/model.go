@@ -433,35 +433,39 @@ func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float
 	out := make([][]float32, len(seqs))
 	flat := make([]float32, len(seqs)*H) // one allocation for all vectors
 	packed, isPacked := m.fam.trunk.(packedTrunk)
+	// Large requests on several threads run whole groups of sequences in
+	// parallel, each group single-threaded through every layer: no barrier
+	// per operation and each group's activations stay in its core's cache
+	// (measured: MiniLM-L6 32×128 on 2 threads ~8 % faster than splitting
+	// every GEMM). Groups of about tokens/(2·threads) keep the threads
+	// balanced; small requests split each operation instead.
+	threads := m.engine.NumThreads()
+	eng, maxTokens := m.engine, m.batchTokens
+	groupParallel := threads > 1 && tokens >= groupParallelTokens*threads && len(seqs) >= 2*threads
+	if groupParallel {
+		eng = kernels.Serial
+		maxTokens = min(maxTokens, max(longest, (tokens+2*threads-1)/(2*threads)))
+	}
 	var groups []sched.Group
 	var ones []float32
 	if isPacked {
-		groups = sched.PlanPacked(lengths, m.batchTokens, 0)
+		groups = sched.PlanPacked(lengths, maxTokens, 0)
 		ones = make([]float32, longest)
 		for i := range ones {
 			ones[i] = 1
 		}
 	} else {
-		groups = sched.Plan(lengths, m.batchTokens, 0)
+		groups = sched.Plan(lengths, maxTokens, 0)
 	}
-	fail := func(err error) ([][]float32, int, error) {
-		if ctx.Err() != nil {
-			return nil, 0, apierr.From(ctx.Err())
-		}
-		return nil, 0, apierr.Internal(err)
-	}
-	for _, g := range groups {
-		if err := ctx.Err(); err != nil {
-			return nil, 0, apierr.From(err)
-		}
+	runGroup := func(g sched.Group) error {
 		if isPacked {
 			gs := make([][]int, len(g.Items))
 			for r, i := range g.Items {
 				gs[r] = seqs[i]
 			}
-			hidden, err := packed.ForwardSeqs(ctx, m.engine, gs, nil)
+			hidden, err := packed.ForwardSeqs(ctx, eng, gs, nil)
 			if err != nil {
-				return fail(err)
+				return err
 			}
 			at := 0
 			for _, i := range g.Items {
@@ -474,12 +478,12 @@ func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float
 				}
 				out[i] = v
 			}
-			continue
+			return nil
 		}
 		b := sched.Pad(seqs, nil, g.Items, m.fam.padID, m.fam.side)
-		hidden, err := m.fam.trunk.Forward(ctx, m.engine, b)
+		hidden, err := m.fam.trunk.Forward(ctx, eng, b)
 		if err != nil {
-			return fail(err)
+			return err
 		}
 		for r, i := range g.Items {
 			v := flat[i*H : (i+1)*H : (i+1)*H]
@@ -489,9 +493,43 @@ func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float
 			}
 			out[i] = v
 		}
+		return nil
+	}
+	errs := make([]error, len(groups))
+	if groupParallel && len(groups) > 1 {
+		m.engine.ParallelEach(len(groups), func(gi int) {
+			if err := ctx.Err(); err != nil {
+				errs[gi] = err
+				return
+			}
+			errs[gi] = runGroup(groups[gi])
+		})
+	} else {
+		for gi, g := range groups {
+			if err := ctx.Err(); err != nil {
+				errs[gi] = err
+				break
+			}
+			if errs[gi] = runGroup(g); errs[gi] != nil {
+				break
+			}
+		}
+	}
+	for _, err := range errs {
+		if err == nil {
+			continue
+		}
+		if ctx.Err() != nil {
+			return nil, 0, apierr.From(ctx.Err())
+		}
+		return nil, 0, apierr.Internal(err)
 	}
 	return out, tokens, nil
 }
+
+// groupParallelTokens: requests with at least this many tokens per thread
+// run groups of sequences in parallel (see run).
+const groupParallelTokens = 256
 
 // pool reduces one row's hidden states h (L, H) with mask (L) into v (H).
 // The first skip real tokens are excluded from mean/max pooling

@@ -53,8 +53,14 @@ type Engine struct {
 	Threads int
 }
 
+// NumThreads is the number of workers a call on e may use.
+func (e *Engine) NumThreads() int { return e.threads() }
+
 // Default is the engine used by the package-level functions.
 var Default = &Engine{}
+
+// Serial is a one-thread engine: its calls run on the calling goroutine.
+var Serial = &Engine{Threads: 1}
 
 func (e *Engine) threads() int {
 	if e == nil || e.Threads <= 0 {

@@ -103,3 +103,15 @@ func (e *Engine) Parallel(n int, fn func(lo, hi int)) {
 	parts := min(n, 4*t)
 	parallelChunks(t, n, (n+parts-1)/parts, fn)
 }
+
+// ParallelEach calls fn(i) for every i in [0, n), handing the items out one
+// at a time to up to e.Threads goroutines (the caller and pool workers): for
+// a few coarse items of uneven cost, such as whole groups of sequences each
+// run single-threaded through a model.
+func (e *Engine) ParallelEach(n int, fn func(i int)) {
+	parallelChunks(e.threads(), n, 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			fn(i)
+		}
+	})
+}
