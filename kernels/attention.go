@@ -112,8 +112,26 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 			} else {
 				vbase, vld = unsafe.Pointer(&vpack[0]), dpad*4
 			}
-			for i0 := 0; i0 < p.SeqQ; i0 += mr {
+			// The next head's Q, K and V rows are fetched a slice per query
+			// block: rows a page or more apart defeat the hardware
+			// prefetchers, and the packing would wait for each line.
+			nb := (p.SeqQ + mr - 1) / mr
+			pfNext := ops.prefetch != nil && bh+1 < hi
+			b2, h2 := (bh+1)/p.Heads, (bh+1)%p.Heads
+			pfKV := b2 != b || h2/group != kh
+			for i0, ib := 0, 0; i0 < p.SeqQ; i0, ib = i0+mr, ib+1 {
 				rows := min(mr, p.SeqQ-i0)
+				if pfNext {
+					lo, hi := ib*p.SeqQ/nb, (ib+1)*p.SeqQ/nb
+					ops.prefetch(unsafe.Pointer(&q[(b2*p.SeqQ+lo)*p.QStride+h2*d]), p.QStride*4, hi-lo, d*4)
+					if pfKV {
+						lo, hi := ib*p.SeqK/nb, (ib+1)*p.SeqK/nb
+						if hi > lo {
+							ops.prefetch(unsafe.Pointer(&k[(b2*p.SeqK+lo)*p.KStride+h2/group*d]), p.KStride*4, hi-lo, d*4)
+							ops.prefetch(unsafe.Pointer(&v[(b2*p.SeqK+lo)*p.VStride+h2/group*d]), p.VStride*4, hi-lo, d*4)
+						}
+					}
+				}
 				nkb := nk
 				if p.Causal {
 					nkb = min(nk, i0+rows)
@@ -191,6 +209,9 @@ type attnOps struct {
 	copyRows func(dst []float32, ldd int, src []float32, lds, rows, n int)
 	// scaleRows sets dst[r·ldd+t] = src[r·lds+t]·s[r] for r < rows, t < n.
 	scaleRows func(dst []float32, ldd int, src []float32, lds, rows, n int, s []float32)
+	// prefetch, if not nil, hints that rows rows of n bytes, ld bytes apart
+	// from p, will be read soon.
+	prefetch func(p unsafe.Pointer, ld, rows, n int)
 }
 
 var genericAttnOps = &attnOps{packK: packKGeneric, copyRows: copyRowsGeneric, scaleRows: scaleRowsGeneric}

@@ -26,8 +26,15 @@ func copyRowsAVX512(dst *float32, ldd int, src *float32, lds, rows, n int)
 //go:noescape
 func scaleRowsAVX512(dst *float32, ldd int, src *float32, lds, rows, n int, s *float32)
 
+// prefetchRows prefetches (PREFETCHT0) the cache lines of rows rows of
+// n > 0 bytes, ld bytes apart, from p (a hint: it never faults).
+//
+//go:noescape
+func prefetchRows(p unsafe.Pointer, ld, rows, n int)
+
 var avx512AttnOps = &attnOps{
-	packK: packKSIMD,
+	packK:    packKSIMD,
+	prefetch: prefetchRows,
 	copyRows: func(dst []float32, ldd int, src []float32, lds, rows, n int) {
 		if rows <= 0 || n <= 0 {
 			return

@@ -261,3 +261,31 @@ scale_tail:
 scale_done:
 	VZEROUPPER
 	RET
+
+// func prefetchRows(p unsafe.Pointer, ld, rows, n int)
+// PREFETCHT0 of every cache line of rows rows of n > 0 bytes, ld bytes
+// apart: SI row, R8 ld, DX rows left, CX n-1, R10 offset in the row.
+TEXT ·prefetchRows(SB), NOSPLIT, $0-32
+	MOVQ p+0(FP), SI
+	MOVQ ld+8(FP), R8
+	MOVQ rows+16(FP), DX
+	MOVQ n+24(FP), CX
+	TESTQ DX, DX
+	JLE pf_done
+	DECQ CX
+
+pf_row:
+	XORQ R10, R10
+
+pf_line:
+	PREFETCHT0 (SI)(R10*1)
+	ADDQ $64, R10
+	CMPQ R10, CX
+	JLE pf_line
+	PREFETCHT0 (SI)(CX*1)
+	ADDQ R8, SI
+	DECQ DX
+	JNZ pf_row
+
+pf_done:
+	RET
