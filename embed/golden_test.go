@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/airvec/airvec/internal/sched"
 	"math"
 	"os"
 	"slices"
@@ -282,7 +283,7 @@ func TestGroupParallel(t *testing.T) {
 			var in []string
 			var idx []int
 			tokens := 0
-			for tokens < 2*groupParallelTokens*2 || len(in) < 8 {
+			for tokens < 2*sched.GroupParallelTokens*2 || len(in) < 8 {
 				i := len(in) % len(g.Texts)
 				in = append(in, g.Texts[i])
 				idx = append(idx, i)

@@ -434,18 +434,8 @@ func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float
 	flat := make([]float32, len(seqs)*H) // one allocation for all vectors
 	packed, isPacked := m.fam.trunk.(packedTrunk)
 	// Large requests on several threads run whole groups of sequences in
-	// parallel, each group single-threaded through every layer: no barrier
-	// per operation and each group's activations stay in its core's cache
-	// (measured: MiniLM-L6 32×128 on 2 threads ~8 % faster than splitting
-	// every GEMM). Groups of about tokens/(2·threads) keep the threads
-	// balanced; small requests split each operation instead.
-	threads := m.engine.NumThreads()
-	eng, maxTokens := m.engine, m.batchTokens
-	groupParallel := threads > 1 && tokens >= groupParallelTokens*threads && len(seqs) >= 2*threads
-	if groupParallel {
-		eng = kernels.Serial
-		maxTokens = min(maxTokens, max(longest, (tokens+2*threads-1)/(2*threads)))
-	}
+	// parallel, each single-threaded (see sched.Budget).
+	parallel, maxTokens := sched.Budget(m.engine, len(seqs), tokens, longest, m.batchTokens)
 	var groups []sched.Group
 	var ones []float32
 	if isPacked {
@@ -457,7 +447,7 @@ func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float
 	} else {
 		groups = sched.Plan(lengths, maxTokens, 0)
 	}
-	runGroup := func(g sched.Group) error {
+	err := sched.Run(ctx, m.engine, parallel, groups, func(g sched.Group, eng *kernels.Engine) error {
 		if isPacked {
 			gs := make([][]int, len(g.Items))
 			for r, i := range g.Items {
@@ -494,31 +484,8 @@ func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float
 			out[i] = v
 		}
 		return nil
-	}
-	errs := make([]error, len(groups))
-	if groupParallel && len(groups) > 1 {
-		m.engine.ParallelEach(len(groups), func(gi int) {
-			if err := ctx.Err(); err != nil {
-				errs[gi] = err
-				return
-			}
-			errs[gi] = runGroup(groups[gi])
-		})
-	} else {
-		for gi, g := range groups {
-			if err := ctx.Err(); err != nil {
-				errs[gi] = err
-				break
-			}
-			if errs[gi] = runGroup(g); errs[gi] != nil {
-				break
-			}
-		}
-	}
-	for _, err := range errs {
-		if err == nil {
-			continue
-		}
+	})
+	if err != nil {
 		if ctx.Err() != nil {
 			return nil, 0, apierr.From(ctx.Err())
 		}
@@ -526,10 +493,6 @@ func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float
 	}
 	return out, tokens, nil
 }
-
-// groupParallelTokens: requests with at least this many tokens per thread
-// run groups of sequences in parallel (see run).
-const groupParallelTokens = 256
 
 // pool reduces one row's hidden states h (L, H) with mask (L) into v (H).
 // The first skip real tokens are excluded from mean/max pooling

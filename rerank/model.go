@@ -310,23 +310,31 @@ func (m *Model) score(ctx context.Context, pairs []pair) ([]float32, error) {
 			types[i] = p.types
 		}
 	}
-	for _, g := range sched.Plan(lens, m.opts.batchTokens, m.opts.maxBatch) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	tokens, longest := 0, 0
+	for _, n := range lens {
+		tokens, longest = tokens+n, max(longest, n)
+	}
+	// Large requests run whole groups in parallel (see sched.Budget).
+	parallel, budget := sched.Budget(m.eng, len(pairs), tokens, longest, m.opts.batchTokens)
+	groups := sched.Plan(lens, budget, m.opts.maxBatch)
+	err := sched.Run(ctx, m.eng, parallel, groups, func(g sched.Group, eng *kernels.Engine) error {
 		idx := g.Items
 		b := sched.Pad(ids, types, idx, m.padID, sched.Right)
-		hidden, err := m.trunk.Forward(ctx, m.eng, b)
+		hidden, err := m.trunk.Forward(ctx, eng, b)
 		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("rerank: %w", err)
+			return err
 		}
-		l := m.head.Logits(m.eng, hidden, b)
+		l := m.head.Logits(eng, hidden, b)
 		for r, i := range idx {
 			out[i] = l[r]
 		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("rerank: %w", err)
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/airvec/airvec/internal/sched"
 	"math"
 	"os"
 	"reflect"
@@ -322,5 +323,41 @@ func TestClose(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Code != InternalError {
 		t.Errorf("after Close: %v, want InternalError", err)
+	}
+}
+
+// TestGroupParallel: a request large enough to run whole groups of pairs in
+// parallel (each single-threaded) matches the HF logits.
+func TestGroupParallel(t *testing.T) {
+	for _, name := range fixtures {
+		t.Run(name, func(t *testing.T) {
+			f := load(t, name)
+			m, err := Load(f.dir, WithThreads(2))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := f.tensor(t, "logits")
+			var pairs []pair
+			var idx []int
+			tokens := 0
+			for tokens < 4*sched.GroupParallelTokens || len(pairs) < 8 {
+				i := len(pairs) % len(f.man.Pairs)
+				enc, err := m.encodePair(f.man.Pairs[i][0], f.man.Pairs[i][1])
+				if err != nil {
+					t.Fatal(err)
+				}
+				pairs, idx = append(pairs, enc), append(idx, i)
+				tokens += len(enc.ids)
+			}
+			got, err := m.score(context.Background(), pairs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := make([]float32, len(idx))
+			for r, i := range idx {
+				w[r] = want[i]
+			}
+			compare(t, fmt.Sprintf("logits of %d pairs, %d tokens", len(pairs), tokens), got, w, 1e-4)
+		})
 	}
 }

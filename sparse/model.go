@@ -466,22 +466,23 @@ func (m *Model) docVectors(ctx context.Context, encs [][]int, skip map[int]bool)
 	for i, e := range encs {
 		lens[i] = len(e)
 	}
-	for _, g := range sched.Plan(lens, m.opts.batchTokens, m.opts.maxBatch) {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
+	tokens, longest := 0, 0
+	for _, n := range lens {
+		tokens, longest = tokens+n, max(longest, n)
+	}
+	// Large requests run whole groups in parallel (see sched.Budget).
+	parallel, budget := sched.Budget(m.eng, len(encs), tokens, longest, m.opts.batchTokens)
+	groups := sched.Plan(lens, budget, m.opts.maxBatch)
+	err := sched.Run(ctx, m.eng, parallel, groups, func(g sched.Group, eng *kernels.Engine) error {
 		idx := g.Items
 		b := sched.Pad(encs, nil, idx, m.padID, sched.Right)
-		hidden, err := m.trunk.Forward(ctx, m.eng, b)
+		hidden, err := m.trunk.Forward(ctx, eng, b)
 		if err != nil {
-			if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("sparse: %w", err)
+			return err
 		}
 		switch m.kind {
 		case Splade:
-			dense := m.mlm.SpladeMax(m.eng, hidden, b)
+			dense := m.mlm.SpladeMax(eng, hidden, b)
 			for r, i := range idx {
 				out[i] = heads.Nonzero(dense[r], skip)
 			}
@@ -491,6 +492,13 @@ func (m *Model) docVectors(ctx context.Context, encs [][]int, skip map[int]bool)
 				out[i] = m.lex.Pool(tw, b, r, skip)
 			}
 		}
+		return nil
+	})
+	if err != nil {
+		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sparse: %w", err)
 	}
 	return out, nil
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/airvec/airvec/internal/sched"
 	"math"
 	"os"
 	"reflect"
@@ -532,5 +533,33 @@ func TestClose(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Code != InternalError {
 		t.Errorf("after Close: %v, want InternalError", err)
+	}
+}
+
+// TestGroupParallel: a request large enough to run whole groups of texts in
+// parallel (each single-threaded) matches the HF SPLADE goldens.
+func TestGroupParallel(t *testing.T) {
+	var man spladeManifest
+	readJSON(t, "golden/splade-mini.json", &man)
+	m, err := Load(testdata.Path(t, "models/splade-mini"), WithThreads(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var encs [][]int
+	var idx []int
+	tokens := 0
+	for tokens < 4*sched.GroupParallelTokens || len(encs) < 8 {
+		i := len(encs) % len(man.Texts)
+		encs, idx = append(encs, man.Encodings[i].IDs), append(idx, i)
+		tokens += len(man.Encodings[i].IDs)
+	}
+	all, err := m.docVectors(context.Background(), encs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const V = 30522
+	ds := goldenTensor(t, "splade-mini", "doc_sparse")
+	for r, i := range idx {
+		compareSparse(t, fmt.Sprintf("input %d (text %d, %d inputs, %d tokens)", r, i, len(encs), tokens), all[r], ds[i*V:(i+1)*V], 1e-4)
 	}
 }
