@@ -16,11 +16,13 @@ func (e *Engine) Attention(out, q, k, v []float32, p AttnParams) {
 func Attention(out, q, k, v []float32, p AttnParams) { Default.Attention(out, q, k, v, p) }
 
 // attentionBlocked runs attention with the GEMM micro-kernel of im: for each
-// (batch, head) K is packed once into 32-key panels; for each block of mr
-// query rows S = Q·Kᵀ (mr × keys) is computed by the micro-kernel reading Q
-// in place, masked and soft-maxed row by row in L1/L2, and O = P·V is
-// computed by the micro-kernel reading V in place (when HeadDim % 32 == 0)
-// and writing straight into out. Keys after the last unmasked one of a
+// (batch, kv head) K is packed once into 32-key panels (attnOps.packK: an
+// AVX-512 transpose with the AVX-512 primitives) and V copied into a
+// contiguous block; for each block of mr query rows S = Q·Kᵀ (mr × keys) is
+// computed by the micro-kernel reading Q in place, masked and soft-maxed row
+// by row in L1/L2, O = P·V is computed by the micro-kernel into an L1 tile,
+// and out = O/sum is written in one pass. Meanwhile the next head's Q, K
+// and V rows are prefetched. Keys after the last unmasked one of a
 // sequence, and (causal) keys after a block's last query, are skipped.
 func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []float32, p AttnParams) {
 	kvh := p.KVHeads
@@ -122,14 +124,11 @@ func attentionBlocked(e *Engine, im *gemmImpl, pi *primImpl, out, q, k, v []floa
 			for i0, ib := 0, 0; i0 < p.SeqQ; i0, ib = i0+mr, ib+1 {
 				rows := min(mr, p.SeqQ-i0)
 				if pfNext {
-					lo, hi := ib*p.SeqQ/nb, (ib+1)*p.SeqQ/nb
-					ops.prefetch(unsafe.Pointer(&q[(b2*p.SeqQ+lo)*p.QStride+h2*d]), p.QStride*4, hi-lo, d*4)
-					if pfKV {
-						lo, hi := ib*p.SeqK/nb, (ib+1)*p.SeqK/nb
-						if hi > lo {
-							ops.prefetch(unsafe.Pointer(&k[(b2*p.SeqK+lo)*p.KStride+h2/group*d]), p.KStride*4, hi-lo, d*4)
-							ops.prefetch(unsafe.Pointer(&v[(b2*p.SeqK+lo)*p.VStride+h2/group*d]), p.VStride*4, hi-lo, d*4)
-						}
+					r0, r1 := ib*p.SeqQ/nb, (ib+1)*p.SeqQ/nb
+					ops.prefetch(unsafe.Pointer(&q[(b2*p.SeqQ+r0)*p.QStride+h2*d]), p.QStride*4, r1-r0, d*4)
+					if j0, j1 := ib*p.SeqK/nb, (ib+1)*p.SeqK/nb; pfKV && j1 > j0 {
+						ops.prefetch(unsafe.Pointer(&k[(b2*p.SeqK+j0)*p.KStride+h2/group*d]), p.KStride*4, j1-j0, d*4)
+						ops.prefetch(unsafe.Pointer(&v[(b2*p.SeqK+j0)*p.VStride+h2/group*d]), p.VStride*4, j1-j0, d*4)
 					}
 				}
 				nkb := nk
