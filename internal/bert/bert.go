@@ -315,7 +315,8 @@ func (m *Model) run(ctx context.Context, e *kernels.Engine, b *encoder.Batch, sp
 	sc.qkv = grow(sc.qkv, T*3*H)
 	sc.ctx = grow(sc.ctx, T*H)
 	sc.tmp = grow(sc.tmp, T*H)
-	sc.inter = grow(sc.inter, T*I)
+	ldI := rowStride(I) // inter rows padded: the down projection reads them in place
+	sc.inter = grow(sc.inter, T*ldI)
 	x = sc.x // (T, H)
 
 	// BertEmbeddings.forward / XLMRobertaEmbeddings.forward
@@ -353,9 +354,9 @@ func (m *Model) run(ctx context.Context, e *kernels.Engine, b *encoder.Batch, sp
 		m.addNorm(e, x, sc.tmp, T, l.ln1w, l.ln1b)
 		m.hook("attention", i, x)
 		// BertIntermediate: inter: (T, I) = act(x·W1ᵀ + b1)
-		e.MatMul(sc.inter, x, T, l.inter, l.interB, m.act)
+		e.MatMulStrided(sc.inter, ldI, x, H, T, l.inter, l.interB, m.act)
 		// BertOutput: x = LN(inter·W2ᵀ + b2 + x)
-		e.MatMul(sc.tmp, sc.inter, T, l.out, l.outB, kernels.ActNone)
+		e.MatMulStrided(sc.tmp, H, sc.inter, ldI, T, l.out, l.outB, kernels.ActNone)
 		m.addNorm(e, x, sc.tmp, T, l.ln2w, l.ln2b)
 		m.hook("layer", i, x)
 	}
@@ -489,3 +490,7 @@ func (m *Model) Pooler(hidden []float32, b *encoder.Batch) []float32 {
 }
 
 var _ encoder.Trunk = (*Model)(nil)
+
+// rowStride pads the FFN intermediate rows (kernels.RowStride); tests swap
+// it to check the strided path on fixtures too small to need padding.
+var rowStride = kernels.RowStride

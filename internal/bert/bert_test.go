@@ -331,3 +331,11 @@ func TestLoadShapeError(t *testing.T) {
 		t.Errorf("err %v", err)
 	}
 }
+
+// TestGoldenTrunkStridedInter runs the golden test with the intermediate
+// rows padded (the fixtures' sizes need no padding; real models do).
+func TestGoldenTrunkStridedInter(t *testing.T) {
+	defer func(f func(int) int) { rowStride = f }(rowStride)
+	rowStride = func(n int) int { return n + 5 }
+	TestGoldenTrunk(t)
+}

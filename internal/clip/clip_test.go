@@ -210,3 +210,12 @@ func TestConfigErrors(t *testing.T) {
 		t.Errorf("defaults: %+v %v", c, err)
 	}
 }
+
+// TestGoldenStridedInter runs the golden tests with the MLP rows padded
+// (the fixtures' sizes need no padding; real models do).
+func TestGoldenStridedInter(t *testing.T) {
+	defer func(f func(int) int) { rowStride = f }(rowStride)
+	rowStride = func(n int) int { return n + 5 }
+	TestGoldenVision(t)
+	TestGoldenText(t)
+}

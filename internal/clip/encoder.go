@@ -120,7 +120,8 @@ func (st *stack) forward(ctx context.Context, e *kernels.Engine, x []float32, B,
 	sc.qkv = grow(sc.qkv, T*3*H)
 	sc.ctx = grow(sc.ctx, T*H)
 	sc.tmp = grow(sc.tmp, T*H)
-	sc.inter = grow(sc.inter, T*I)
+	ldI := rowStride(I) // inter rows padded: fc2 reads them in place
+	sc.inter = grow(sc.inter, T*ldI)
 	hd := H / st.heads
 	ap := kernels.AttnParams{
 		Batch: B, SeqQ: L, SeqK: L,
@@ -143,8 +144,8 @@ func (st *stack) forward(ctx context.Context, e *kernels.Engine, x []float32, B,
 		kernels.Add(x, sc.tmp)
 		// h = LN2(x); x += fc2(act(fc1(h)))
 		st.norm(e, sc.h, x, T, l.ln2w, l.ln2b)
-		e.MatMul(sc.inter, sc.h, T, l.fc1, l.fc1B, st.act) // inter: (T, I)
-		e.MatMul(sc.tmp, sc.inter, T, l.fc2, l.fc2B, kernels.ActNone)
+		e.MatMulStrided(sc.inter, ldI, sc.h, H, T, l.fc1, l.fc1B, st.act) // inter: (T, I), stride ldI
+		e.MatMulStrided(sc.tmp, H, sc.inter, ldI, T, l.fc2, l.fc2B, kernels.ActNone)
 		kernels.Add(x, sc.tmp)
 		if hook != nil {
 			hook("layer", i, x)
@@ -161,3 +162,7 @@ func (st *stack) norm(e *kernels.Engine, dst, x []float32, rows int, w, b []floa
 		kernels.LayerNorm(dst[lo*H:hi*H], hi-lo, H, w, b, st.eps)
 	})
 }
+
+// rowStride pads the FFN intermediate rows (kernels.RowStride); tests swap
+// it to check the strided path on fixtures too small to need padding.
+var rowStride = kernels.RowStride

@@ -226,8 +226,9 @@ func (m *Model) Forward(ctx context.Context, e *kernels.Engine, b *encoder.Batch
 	sc.qkv = grow(sc.qkv, T*3*H)
 	sc.ctx = grow(sc.ctx, T*H)
 	sc.tmp = grow(sc.tmp, T*H)
-	sc.up = grow(sc.up, T*I)
-	sc.gate = grow(sc.gate, T*I)
+	ldI := rowStride(I) // rows padded: the down projection reads them in place
+	sc.up = grow(sc.up, T*ldI)
+	sc.gate = grow(sc.gate, T*ldI)
 	x := make([]float32, T*H) // x: (T, H), the residual stream and the result
 
 	// NewEmbeddings.forward
@@ -295,10 +296,10 @@ func (m *Model) Forward(ctx context.Context, e *kernels.Engine, b *encoder.Batch
 		m.addNorm(e, x, sc.tmp, T, l.attnLNw, l.attnLNb)
 		m.hook("attention", i, x)
 		// NewGatedMLP: up, gate: (T, I); gated = act(gate)·up
-		e.MatMul(sc.up, x, T, l.up, nil, kernels.ActNone)
-		e.MatMul(sc.gate, x, T, l.gate, nil, m.act)
-		mulInto(e, sc.up, sc.gate)
-		e.MatMul(sc.tmp, sc.up, T, l.down, l.downB, kernels.ActNone)
+		e.MatMulStrided(sc.up, ldI, x, H, T, l.up, nil, kernels.ActNone)
+		e.MatMulStrided(sc.gate, ldI, x, H, T, l.gate, nil, m.act)
+		mulInto(e, sc.up[:T*ldI], sc.gate[:T*ldI])
+		e.MatMulStrided(sc.tmp, H, sc.up, ldI, T, l.down, l.downB, kernels.ActNone)
 		// residual, mlp_ln
 		m.addNorm(e, x, sc.tmp, T, l.mlpLNw, l.mlpLNb)
 		m.hook("layer", i, x)
@@ -395,3 +396,7 @@ func (m *Model) check(b *encoder.Batch) error {
 	}
 	return nil
 }
+
+// rowStride pads the FFN intermediate rows (kernels.RowStride); tests swap
+// it to check the strided path on fixtures too small to need padding.
+var rowStride = kernels.RowStride

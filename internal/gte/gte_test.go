@@ -310,3 +310,11 @@ func FuzzParseConfig(f *testing.F) {
 		}
 	})
 }
+
+// TestGoldenStridedInter runs the golden test with the intermediate rows
+// padded (the fixture's sizes need no padding; real models do).
+func TestGoldenStridedInter(t *testing.T) {
+	defer func(f func(int) int) { rowStride = f }(rowStride)
+	rowStride = func(n int) int { return n + 5 }
+	TestGoldenFP32(t)
+}

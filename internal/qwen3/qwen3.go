@@ -215,8 +215,9 @@ func (m *Model) Forward(ctx context.Context, e *kernels.Engine, b *encoder.Batch
 	sc.h = grow(sc.h, T*H)
 	sc.qkv = grow(sc.qkv, T*S)
 	sc.ctx = grow(sc.ctx, T*nh*hd)
-	sc.gate = grow(sc.gate, T*I)
-	sc.up = grow(sc.up, T*I)
+	ldI := rowStride(I) // rows padded: the down projection reads them in place
+	sc.gate = grow(sc.gate, T*ldI)
+	sc.up = grow(sc.up, T*ldI)
 	x := make([]float32, T*H) // x: (T, H), the residual stream and the result
 	h := sc.h                 // h: (T, H), normed input of a block / block output
 
@@ -263,10 +264,10 @@ func (m *Model) Forward(ctx context.Context, e *kernels.Engine, b *encoder.Batch
 		m.hook("attention", i, x)
 		// post_attention_layernorm, Qwen3MLP: down(act(gate(h))·up(h)), residual
 		m.normInto(e, h, x, T, l.postNorm)
-		e.MatMul(sc.gate, h, T, l.gate, nil, m.act)
-		e.MatMul(sc.up, h, T, l.up, nil, kernels.ActNone)
-		mulInto(e, sc.gate, sc.up)
-		e.MatMul(h, sc.gate, T, l.down, nil, kernels.ActNone)
+		e.MatMulStrided(sc.gate, ldI, h, H, T, l.gate, nil, m.act)
+		e.MatMulStrided(sc.up, ldI, h, H, T, l.up, nil, kernels.ActNone)
+		mulInto(e, sc.gate[:T*ldI], sc.up[:T*ldI])
+		e.MatMulStrided(h, H, sc.gate, ldI, T, l.down, nil, kernels.ActNone)
 		addInto(e, x, h)
 		m.hook("layer", i, x)
 	}
@@ -355,3 +356,7 @@ func (m *Model) check(b *encoder.Batch) error {
 	}
 	return nil
 }
+
+// rowStride pads the FFN intermediate rows (kernels.RowStride); tests swap
+// it to check the strided path on fixtures too small to need padding.
+var rowStride = kernels.RowStride
