@@ -58,9 +58,23 @@ func header(name, doc string) {
 	p("MOVQ c+40(FP), DX")
 	p("MOVQ ldc+48(FP), SI")
 	p("MOVQ bias+56(FP), AX")
-	p("MOVQ acc+64(FP), DI")
 	p("LEAQ (R8)(R9*2), R10")
 	p("ADDQ R9, R10")
+}
+
+// prefetchC issues PREFETCHW for the rows×32 C tile (two lines per row) so
+// that fetching its lines for ownership overlaps the k-loop instead of
+// stalling the stores at the end. It uses DI, which then receives acc.
+func prefetchC(rows int) {
+	p("MOVQ DX, DI")
+	for r := 0; r < rows; r++ {
+		p("BYTE $0x0F; BYTE $0x0D; BYTE $0x0F // PREFETCHW (DI)")
+		p("BYTE $0x0F; BYTE $0x0D; BYTE $0x4F; BYTE $0x40 // PREFETCHW 64(DI)")
+		if r+1 < rows {
+			p("ADDQ SI, DI")
+		}
+	}
+	p("MOVQ acc+64(FP), DI")
 }
 
 // avx512 writes a rows×32 kernel (rows ≤ 12; the main one is 12×32, the
@@ -78,6 +92,7 @@ func avx512(name string, bf16, emu bool, rows int) {
 		p("LEAQ (R11)(R9*2), R12")
 		p("ADDQ R9, R12")
 	}
+	prefetchC(rows)
 	for r := 0; r < 2*rows; r++ {
 		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
@@ -172,6 +187,7 @@ func avx512(name string, bf16, emu bool, rows int) {
 // avx2 writes a 6×16 fp32 kernel (AVX2+FMA).
 func avx2(name string) {
 	header(name, "")
+	p("MOVQ acc+64(FP), DI")
 	for r := 0; r < 12; r++ {
 		p("VXORPS Y%d, Y%d, Y%d", r, r, r)
 	}
