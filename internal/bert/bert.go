@@ -459,14 +459,18 @@ func (m *Model) embedSpan(x []float32, b *encoder.Batch, sp span) {
 	kernels.LayerNorm(x, sp.n, H, m.embLNw, m.embLNb, m.eps)
 }
 
-// addNorm sets x = LayerNorm(y + x) row-wise; y is clobbered.
+// addNorm sets x = LayerNorm(y + x) row-wise, 16 rows at a time so that
+// the sum is normalised while still in L1 (IEEE addition commutes: x + y
+// equals HF's y + x bit for bit).
 func (m *Model) addNorm(e *kernels.Engine, x, y []float32, rows int, w, bias []float32) {
 	H := m.Cfg.HiddenSize
 	e.Parallel(rows, func(lo, hi int) {
-		ys := y[lo*H : hi*H]
-		kernels.Add(ys, x[lo*H:hi*H])
-		kernels.LayerNorm(ys, hi-lo, H, w, bias, m.eps)
-		copy(x[lo*H:hi*H], ys)
+		for r := lo; r < hi; r += 16 {
+			n := min(16, hi-r)
+			xs := x[r*H : (r+n)*H]
+			kernels.Add(xs, y[r*H:(r+n)*H])
+			kernels.LayerNorm(xs, n, H, w, bias, m.eps)
+		}
 	})
 }
 

@@ -337,12 +337,16 @@ func (m *Model) embed(e *kernels.Engine, x []float32, b *encoder.Batch) {
 func (m *Model) addNorm(e *kernels.Engine, x, y []float32, T int, w, bias []float32) {
 	H := m.Cfg.HiddenSize
 	e.Parallel(T, func(lo, hi int) {
-		xr, yr := x[lo*H:hi*H], y[lo*H:hi*H]
-		kernels.Add(xr, yr)
-		if m.rms {
-			kernels.RMSNorm(xr, hi-lo, H, w, m.eps)
-		} else {
-			kernels.LayerNorm(xr, hi-lo, H, w, bias, m.eps)
+		// 16 rows at a time: the sum is normalised while still in L1.
+		for r := lo; r < hi; r += 16 {
+			n := min(16, hi-r)
+			xr, yr := x[r*H:(r+n)*H], y[r*H:(r+n)*H]
+			kernels.Add(xr, yr)
+			if m.rms {
+				kernels.RMSNorm(xr, n, H, w, m.eps)
+			} else {
+				kernels.LayerNorm(xr, n, H, w, bias, m.eps)
+			}
 		}
 	})
 }
