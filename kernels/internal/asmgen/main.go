@@ -65,7 +65,11 @@ func header(name, doc string) {
 // prefetchC issues PREFETCHW for the rows×32 C tile (two lines per row) so
 // that fetching its lines for ownership overlaps the k-loop instead of
 // stalling the stores at the end. It uses DI, which then receives acc.
-func prefetchC(rows int) {
+func prefetchC(name string, rows int) {
+	// Short k-loops (attention's Q·Kᵀ over a head's dims) write tiles that
+	// are already in L1: no prefetch.
+	p("CMPQ CX, $64")
+	p("JL %s_nopf", name)
 	p("MOVQ DX, DI")
 	for r := 0; r < rows; r++ {
 		p("BYTE $0x0F; BYTE $0x0D; BYTE $0x0F // PREFETCHW (DI)")
@@ -74,6 +78,7 @@ func prefetchC(rows int) {
 			p("ADDQ SI, DI")
 		}
 	}
+	label(name + "_nopf")
 	p("MOVQ acc+64(FP), DI")
 }
 
@@ -92,7 +97,7 @@ func avx512(name string, bf16, emu bool, rows int) {
 		p("LEAQ (R11)(R9*2), R12")
 		p("ADDQ R9, R12")
 	}
-	prefetchC(rows)
+	prefetchC(name, rows)
 	for r := 0; r < 2*rows; r++ {
 		p("VPXORD Z%d, Z%d, Z%d", r, r, r)
 	}
