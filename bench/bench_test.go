@@ -174,7 +174,7 @@ func BenchmarkDense(b *testing.B) {
 				eng := &kernels.Engine{}
 				l := &lazy[*embed.Model]{load: func() (*embed.Model, error) {
 					return embed.Load(dir, embed.WithPrecision(prec), embed.WithEngine(eng),
-						embed.WithBatchTokens(32*128), embed.WithMaxTokens(512))
+						embed.WithMaxTokens(512))
 				}}
 				for _, th := range threadsSet {
 					for _, sh := range denseShapes {

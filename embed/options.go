@@ -2,6 +2,7 @@ package embed
 
 import (
 	"fmt"
+	"github.com/airvec/airvec/internal/sched"
 
 	"github.com/airvec/airvec/kernels"
 )
@@ -24,7 +25,7 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{prec: kernels.FP32, maxInputs: DefaultMaxInputs, batchTokens: 8192, truncate: true}
+	return options{prec: kernels.FP32, maxInputs: DefaultMaxInputs, batchTokens: sched.DefaultBatchTokens, truncate: true}
 }
 
 // WithPrecision selects the MatMul precision of the encoder: kernels.FP32
@@ -95,7 +96,8 @@ func WithTruncation(truncate bool) Option {
 }
 
 // WithBatchTokens bounds the padded tokens (batch size × longest input) of
-// one forward pass (default 8192). An input longer than that runs alone.
+// one forward pass (default 1024: a group's activations stay in cache
+// between operations). An input longer than that runs alone.
 func WithBatchTokens(n int) Option {
 	return func(o *options) error {
 		if n <= 0 {

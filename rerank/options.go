@@ -2,6 +2,7 @@ package rerank
 
 import (
 	"fmt"
+	"github.com/airvec/airvec/internal/sched"
 
 	"github.com/airvec/airvec/kernels"
 )
@@ -19,7 +20,7 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{prec: kernels.FP32, maxDocs: DefaultMaxDocs, batchTokens: 8192, maxBatch: 64}
+	return options{prec: kernels.FP32, maxDocs: DefaultMaxDocs, batchTokens: sched.DefaultBatchTokens, maxBatch: 64}
 }
 
 // WithPrecision selects the MatMul precision of the encoder (kernels.FP32,
@@ -72,7 +73,7 @@ func WithMaxTokens(n int) Option {
 }
 
 // WithBatchTokens bounds the padded tokens (batch size × longest pair) of
-// one forward pass (default 8192; at most 64 pairs per batch). A longer
+// one forward pass (default 1024; at most 64 pairs per batch). A longer
 // one runs alone.
 func WithBatchTokens(n int) Option {
 	return func(o *options) error {

@@ -2,6 +2,7 @@ package sparse
 
 import (
 	"fmt"
+	"github.com/airvec/airvec/internal/sched"
 
 	"github.com/airvec/airvec/kernels"
 )
@@ -21,7 +22,7 @@ type options struct {
 }
 
 func defaultOptions() options {
-	return options{prec: kernels.FP32, maxInputs: DefaultMaxInputs, batchTokens: 8192, maxBatch: 64}
+	return options{prec: kernels.FP32, maxInputs: DefaultMaxInputs, batchTokens: sched.DefaultBatchTokens, maxBatch: 64}
 }
 
 // WithPrecision selects the MatMul precision of the encoder and of the
@@ -74,7 +75,7 @@ func WithMaxTokens(n int) Option {
 }
 
 // WithBatchTokens bounds the padded tokens (batch size × longest input) of
-// one forward pass (default 8192; at most 64 inputs per batch). A longer
+// one forward pass (default 1024; at most 64 inputs per batch). A longer
 // one runs alone.
 func WithBatchTokens(n int) Option {
 	return func(o *options) error {

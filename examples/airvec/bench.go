@@ -226,8 +226,10 @@ func loadBenchTarget(kind string, d *weights.Dir, prec kernels.Precision, eng *k
 		if err != nil {
 			return nil, err
 		}
+		// The library's own batching (groups of ~1024 tokens, run in parallel
+		// on several threads) is part of what is timed, as a user gets it.
 		m, err := embed.Load(d.Path, embed.WithPrecision(prec), embed.WithEngine(eng),
-			embed.WithBatchTokens(batch*seq), embed.WithMaxTokens(max(seq, 2)))
+			embed.WithMaxTokens(max(seq, 2)))
 		if err != nil {
 			return nil, err
 		}

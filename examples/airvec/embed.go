@@ -36,7 +36,7 @@ func runEmbed(args []string) int {
 	maxInputs := fs.Int("max-inputs", embed.DefaultMaxInputs, "most inputs per request")
 	noTrunc := fs.Bool("no-truncate", false, "reject inputs longer than the model's max tokens instead of truncating")
 	maxTokens := fs.Int("max-tokens", 0, "longest input in tokens (0 = the model's max_seq_length)")
-	batchTokens := fs.Int("batch-tokens", 8192, "padded tokens per forward pass")
+	batchTokens := fs.Int("batch-tokens", 0, "padded tokens per forward pass (0: the library's default, 1024)")
 	instruction := fs.String("instruction", "", "task for instruction-tuned embedders (Qwen3): queries get \"Instruct: <task>\\nQuery:\"")
 	fs.Usage = func() {
 		fmt.Fprintln(os.Stderr, "usage: airvec embed -model DIR [-f FILE] [-precision fp32|bf16] [-threads N]")
@@ -64,7 +64,10 @@ func runEmbed(args []string) int {
 		return fail(rid, err)
 	}
 	opts := []embed.Option{embed.WithPrecision(prec), embed.WithThreads(*threads), embed.WithMaxInputs(*maxInputs),
-		embed.WithTruncation(!*noTrunc), embed.WithBatchTokens(*batchTokens), embed.WithInstruction(*instruction)}
+		embed.WithTruncation(!*noTrunc), embed.WithInstruction(*instruction)}
+	if *batchTokens > 0 {
+		opts = append(opts, embed.WithBatchTokens(*batchTokens))
+	}
 	if *maxTokens > 0 {
 		opts = append(opts, embed.WithMaxTokens(*maxTokens))
 	}

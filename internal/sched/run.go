@@ -11,14 +11,22 @@ import (
 // parallel (see Budget).
 const GroupParallelTokens = 256
 
+// DefaultBatchTokens is the default token budget of one group (embed,
+// rerank and sparse WithBatchTokens): a group's activations (QKV, FFN
+// intermediate) then stay within the last-level cache between operations —
+// measured on MiniLM-L6 / BERT-base 32×128 at 1 thread, groups of 1024
+// tokens ran 2–5 % faster than one group of 4096.
+const DefaultBatchTokens = 1024
+
 // Budget decides how a request of n inputs, tokens tokens in all (longest
 // the longest input), runs on e. Large requests on several threads run
 // whole groups of inputs in parallel, each group single-threaded through
 // every layer: no barrier per operation, and each group's activations stay
 // in its core's caches. Groups of about tokens/(2·threads) keep the threads
-// balanced. Small requests run their groups in order and split every
-// operation over the threads instead. It returns whether to run in
-// parallel and the token budget per group to plan with (at most maxTokens).
+// balanced. Small requests run their groups in order
+// and split every operation over the threads instead. It returns whether to
+// run in parallel and the token budget per group to plan with (at most
+// maxTokens, at least the longest input).
 func Budget(e *kernels.Engine, n, tokens, longest, maxTokens int) (parallel bool, budget int) {
 	t := e.NumThreads()
 	if t < 2 || tokens < GroupParallelTokens*t || n < 2*t {

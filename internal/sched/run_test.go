@@ -17,6 +17,9 @@ func TestBudget(t *testing.T) {
 	if p, b := Budget(e, 1, 512, 512, 8192); p || b != 8192 {
 		t.Errorf("1×512: parallel %v budget %d, want false 8192", p, b)
 	}
+	if p, b := Budget(e, 256, 256*128, 128, DefaultBatchTokens); !p || b != DefaultBatchTokens {
+		t.Errorf("256×128 on 2 threads: parallel %v budget %d, want true %d", p, b, DefaultBatchTokens)
+	}
 	if p, _ := Budget(e, 3, 3000, 1000, 8192); p {
 		t.Error("3 inputs on 2 threads ran in parallel")
 	}
