@@ -155,15 +155,15 @@ func TestMatMul(t *testing.T) {
 // bf16 tiles, 16-pair k-blocks, bias added after the tile) with a generic
 // stand-in for the AMX tile, since AMX itself cannot run on every machine.
 // TestMatMulPaths covers the driver's special paths on every
-// implementation: short inputs (≤ 4 row tiles: panel-outer order, N split
+// implementation: short inputs (≤ 12 row tiles: panel-outer order, N split
 // over threads), row strides that crowd L1 sets (A packed per task or copied),
 // uneven row tiles, long K, and the fused activation epilogue.
 func TestMatMulPaths(t *testing.T) {
 	r := rand.New(rand.NewPCG(7, 8))
-	ms := []int{1, 5, 8, 13, 16, 25, 47, 48, 49, 61, 100, 130}
+	ms := []int{1, 5, 8, 13, 16, 25, 47, 48, 49, 61, 100, 130, 144, 145, 200}
 	nks := [][2]int{{64, 3072}, {200, 1024}, {96, 1536}, {72, 777}}
 	if testing.Short() { // -race -short in CI: the float64 reference dominates
-		ms, nks = []int{5, 16, 49, 61}, [][2]int{{64, 1536}, {72, 777}}
+		ms, nks = []int{5, 16, 49, 160}, [][2]int{{64, 1536}, {72, 777}}
 	}
 	for _, im := range impls {
 		for _, prec := range []Precision{FP32, BF16} {
