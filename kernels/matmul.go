@@ -323,7 +323,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 				}
 			}
 		}
-		if m*w.K >= 1<<18 {
+		if threads > 1 && m*w.K >= 1<<15 {
 			e.Parallel(arows, cp)
 		} else {
 			cp(0, arows)
