@@ -297,7 +297,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		abase, aldb = unsafe.Pointer(&a[0]), lda*4
 		packA = bad
 		if rowKerns == nil && m%mr != 0 && !packA {
-			rowF := goodStride(w.K*4) / 4
+			rowF := RowStride(w.K)
 			sbuf = getScratch(mr * rowF * 4)
 			buf := f32s(*sbuf)
 			for r := 0; r < mr; r++ {
@@ -311,7 +311,7 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		}
 	} else {
 		// Short input: copy A with a padded stride (and zero rows up to arows).
-		rowF := goodStride(w.K*4) / 4
+		rowF := RowStride(w.K)
 		sbuf = getScratch(arows * rowF * 4)
 		buf := f32s(*sbuf)
 		cp := func(lo, hi int) {
@@ -336,30 +336,24 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 	if flops < 1<<21 {
 		threads = 1
 	}
-	var ncp, nb, mcp int
-	panelOuter := false
 	kb := (ks + kcMaxSteps - 1) / kcMaxSteps
-	if short {
+	ncp := min(np, ncPanels)
+	if short && threads > 1 {
 		// Short inputs: the weight is streamed from memory once, so every
 		// task takes all row tiles and the threads split N.
-		mcp = mp
-		panelOuter = true
-		ncp = min(np, ncPanels)
-		if threads > 1 {
-			ncp = max(1, (np+4*threads-1)/(4*threads))
-		}
-	} else {
-		ncp = min(np, ncPanels)
+		ncp = max(1, (np+4*threads-1)/(4*threads))
 	}
-	nb = (np + ncp - 1) / ncp
+	nb := (np + ncp - 1) / ncp
 	ncp = (np + nb - 1) / nb // balance the N-blocks
 	kc := (ks + kb - 1) / kb
 	kc = (kc + 3) &^ 3
 	if w.Prec == BF16 && im.kAlign > 0 {
 		kc = (kc + im.kAlign - 1) / im.kAlign * im.kAlign
 	}
-	// Rows per task: enough tasks for dynamic balancing across threads.
-	if mcp == 0 {
+	// Rows per task: all row tiles for short inputs, else enough tasks for
+	// dynamic balancing across threads.
+	mcp := mp
+	if !short {
 		mcp = mcMaxTiles
 		if threads > 1 {
 			mcp = max(1, min(mcMaxTiles, (mp*nb+4*threads-1)/(4*threads)))
@@ -370,11 +364,9 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 	wbase := w.base()
 	pb := w.panelBytes()
 
-	// tileOp computes tile (i, j) over k-steps k0..k0+kk: C = A·B (+ bias)
-	// on the first k-block, C += A·B after.
 	// aTile returns the A operand of row tile i at k-step k0 (packing it
 	// into abuf when packA).
-	kcPad := goodStride(kc*4) / 4
+	kcPad := RowStride(kc)
 	aTile := func(abuf []float32, i, k0, kk int) (unsafe.Pointer, int) {
 		r0 := i * tr
 		rows := min(tr, m-r0)
@@ -394,6 +386,8 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		}
 		return unsafe.Add(abase, r0*aldb+k0*4), aldb
 	}
+	// tileOp computes tile (i, j) over k-steps k0..k0+kk: C = A·B (+ bias)
+	// on the first k-block, C += A·B after.
 	tileOp := func(tile, btile []float32, ap unsafe.Pointer, ald int, i, j, k0, kk int) {
 		acc := k0 > 0
 		r0 := i * tr
@@ -450,13 +444,13 @@ func matmulWith(e *Engine, im *gemmImpl, c []float32, ldc int, a []float32, lda 
 		tile := tbuf[:32*nr]         // edge tiles (mr ≤ 32)
 		btile := tbuf[32*nr : 33*nr] // padded bias of the last panel
 		abuf := tbuf[33*nr:]         // packed A tile (packA)
-		if panelOuter {
+		if short {
 			// Few rows: read each panel start to end once (a sequential
 			// stream through the packed weight), all row tiles per k-block.
 			for j := j0; j < j1; j++ {
 				for k0 := 0; k0 < ks; k0 += kc {
+					kk := min(kc, ks-k0)
 					for i := i0; i < i1; i++ {
-						kk := min(kc, ks-k0)
 						ap, ald := aTile(abuf, i, k0, kk)
 						tileOp(tile, btile, ap, ald, i, j, k0, kk)
 					}
