@@ -435,7 +435,7 @@ func (m *Model) run(ctx context.Context, seqs [][]int, promptLen int) ([][]float
 	packed, isPacked := m.fam.trunk.(packedTrunk)
 	// Large requests on several threads run whole groups of sequences in
 	// parallel, each single-threaded (see sched.Budget).
-	parallel, maxTokens := sched.Budget(m.engine, len(seqs), tokens, longest, m.batchTokens)
+	parallel, maxTokens := sched.Budget(m.engine, lengths, m.batchTokens)
 	var groups []sched.Group
 	var ones []float32
 	if isPacked {

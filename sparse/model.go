@@ -466,12 +466,8 @@ func (m *Model) docVectors(ctx context.Context, encs [][]int, skip map[int]bool)
 	for i, e := range encs {
 		lens[i] = len(e)
 	}
-	tokens, longest := 0, 0
-	for _, n := range lens {
-		tokens, longest = tokens+n, max(longest, n)
-	}
 	// Large requests run whole groups in parallel (see sched.Budget).
-	parallel, budget := sched.Budget(m.eng, len(encs), tokens, longest, m.opts.batchTokens)
+	parallel, budget := sched.Budget(m.eng, lens, m.opts.batchTokens)
 	groups := sched.Plan(lens, budget, m.opts.maxBatch)
 	err := sched.Run(ctx, m.eng, parallel, groups, func(g sched.Group, eng *kernels.Engine) error {
 		idx := g.Items

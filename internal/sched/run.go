@@ -18,8 +18,8 @@ const GroupParallelTokens = 256
 // tokens ran 2–5 % faster than one group of 4096.
 const DefaultBatchTokens = 1024
 
-// Budget decides how a request of n inputs, tokens tokens in all (longest
-// the longest input), runs on e. Large requests on several threads run
+// Budget decides how a request of inputs with the given lengths (in
+// tokens) runs on e. Large requests on several threads run
 // whole groups of inputs in parallel, each group single-threaded through
 // every layer: no barrier per operation, and each group's activations stay
 // in its core's caches. Groups of about tokens/(2·threads) keep the threads
@@ -27,9 +27,13 @@ const DefaultBatchTokens = 1024
 // and split every operation over the threads instead. It returns whether to
 // run in parallel and the token budget per group to plan with (at most
 // maxTokens, at least the longest input).
-func Budget(e *kernels.Engine, n, tokens, longest, maxTokens int) (parallel bool, budget int) {
+func Budget(e *kernels.Engine, lengths []int, maxTokens int) (parallel bool, budget int) {
+	tokens, longest := 0, 0
+	for _, n := range lengths {
+		tokens, longest = tokens+n, max(longest, n)
+	}
 	t := e.NumThreads()
-	if t < 2 || tokens < GroupParallelTokens*t || n < 2*t {
+	if t < 2 || tokens < GroupParallelTokens*t || len(lengths) < 2*t {
 		return false, maxTokens
 	}
 	return true, min(maxTokens, max(longest, (tokens+2*t-1)/(2*t)))

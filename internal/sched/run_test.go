@@ -9,24 +9,33 @@ import (
 	"github.com/airvec/airvec/kernels"
 )
 
+// same returns n lengths of l tokens.
+func same(n, l int) []int {
+	s := make([]int, n)
+	for i := range s {
+		s[i] = l
+	}
+	return s
+}
+
 func TestBudget(t *testing.T) {
 	e := &kernels.Engine{Threads: 2}
-	if p, b := Budget(e, 32, 4096, 128, 8192); !p || b != 1024 {
+	if p, b := Budget(e, same(32, 128), 8192); !p || b != 1024 {
 		t.Errorf("32×128 on 2 threads: parallel %v budget %d, want true 1024", p, b)
 	}
-	if p, b := Budget(e, 1, 512, 512, 8192); p || b != 8192 {
+	if p, b := Budget(e, []int{512}, 8192); p || b != 8192 {
 		t.Errorf("1×512: parallel %v budget %d, want false 8192", p, b)
 	}
-	if p, b := Budget(e, 256, 256*128, 128, DefaultBatchTokens); !p || b != DefaultBatchTokens {
+	if p, b := Budget(e, same(256, 128), DefaultBatchTokens); !p || b != DefaultBatchTokens {
 		t.Errorf("256×128 on 2 threads: parallel %v budget %d, want true %d", p, b, DefaultBatchTokens)
 	}
-	if p, _ := Budget(e, 3, 3000, 1000, 8192); p {
+	if p, _ := Budget(e, same(3, 1000), 8192); p {
 		t.Error("3 inputs on 2 threads ran in parallel")
 	}
-	if p, _ := Budget(kernels.Serial, 32, 4096, 128, 8192); p {
+	if p, _ := Budget(kernels.Serial, same(32, 128), 8192); p {
 		t.Error("one thread ran in parallel")
 	}
-	if _, b := Budget(e, 8, 2000, 900, 8192); b != 900 {
+	if _, b := Budget(e, []int{900, 200, 200, 200, 200, 100, 100, 100}, 8192); b != 900 {
 		t.Errorf("budget %d below the longest input 900", b)
 	}
 }
