@@ -1,19 +1,18 @@
 package bench
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/airvec/airvec/internal/procstat"
 	"image"
 	"image/color"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -489,26 +488,9 @@ func childMain(spec string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	out, _ := json.Marshal(childResult{LoadMS: loadMS, PeakRSSMB: peakRSSMB()})
+	out, _ := json.Marshal(childResult{LoadMS: loadMS, PeakRSSMB: procstat.PeakRSSMB()})
 	fmt.Println(string(out))
 	return 0
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// peakRSSMB is VmHWM of /proc/self/status (0 where it does not exist).
-func peakRSSMB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
-}

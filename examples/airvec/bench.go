@@ -8,13 +8,13 @@ package main
 // it (modelKinds).
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"flag"
 	"fmt"
+	"github.com/airvec/airvec/internal/procstat"
 	"image"
 	"image/color"
 	"image/png"
@@ -23,7 +23,6 @@ import (
 	"path/filepath"
 	"runtime/pprof"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -186,7 +185,7 @@ func runBench(args []string) int {
 		ItemsPerS:  float64(tg.items) * 1000 / med,
 		Runs:       len(times), Warmup: *warmup,
 		LoadMS:    float64(load.Microseconds()) / 1000,
-		PeakRSSMB: peakRSSMB(),
+		PeakRSSMB: procstat.PeakRSSMB(),
 	}
 	b, _ := json.Marshal(r)
 	if !*asJSON {
@@ -465,24 +464,6 @@ func configVocab(dir string) (int, error) {
 		return 0, fmt.Errorf("config.json: vocab_size %d", c.VocabSize)
 	}
 	return c.VocabSize, nil
-}
-
-// peakRSSMB is the process's peak resident set (VmHWM of /proc/self/status;
-// 0 where that file does not exist).
-func peakRSSMB() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.Atoi(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(rest), "kB")))
-			return float64(kb) / 1024
-		}
-	}
-	return 0
 }
 
 // A geometry is a random-weight checkpoint of a real model's shapes, for

@@ -3,6 +3,7 @@ package qwen2vl
 import (
 	"context"
 	"fmt"
+	"github.com/airvec/airvec/internal/procstat"
 	"hash/fnv"
 	"math/rand/v2"
 	"os"
@@ -250,7 +251,7 @@ func BenchmarkGME2B(b *testing.B) {
 					vf := rows * (2*(3*D*D+D*D+2*D*M) + 4*rows*D)
 					b.ReportMetric(vf/vl/1e9, "GFLOP/s-vision-layer")
 				}
-				b.ReportMetric(float64(peakRSS())/(1<<20), "peakRSS-MiB")
+				b.ReportMetric(float64(procstat.PeakRSS())/(1<<20), "peakRSS-MiB")
 			})
 		}
 	}
@@ -259,24 +260,6 @@ func BenchmarkGME2B(b *testing.B) {
 func boolf(b bool) float64 {
 	if b {
 		return 1
-	}
-	return 0
-}
-
-// peakRSS reads VmHWM from /proc/self/status (0 where unavailable).
-func peakRSS() int64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmHWM:") {
-			f := strings.Fields(l)
-			if len(f) >= 2 {
-				kb, _ := strconv.ParseInt(f[1], 10, 64)
-				return kb << 10
-			}
-		}
 	}
 	return 0
 }
