@@ -371,8 +371,7 @@ func TestUnexpectedTensorsListed(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := newSynthStore(cfg)
-	st.shapes["mlm_score.bias"] = []int{100}
-	st.names = append(st.names, "mlm_score.bias")
+	st.Add("mlm_score.bias", 100)
 	m2, err := Load(weights.NewScope(st), cfg, kernels.FP32)
 	if err != nil {
 		t.Fatal(err)
@@ -381,7 +380,7 @@ func TestUnexpectedTensorsListed(t *testing.T) {
 		t.Errorf("unexpected %v", m2.Unexpected)
 	}
 	// A missing tensor is an error naming it.
-	delete(st.shapes, "backbone_vl.layers.0.ffn.A.fc2.bias")
+	st.Remove("backbone_vl.layers.0.ffn.A.fc2.bias")
 	if _, err := Load(weights.NewScope(st), cfg, kernels.FP32); err == nil || !strings.Contains(err.Error(), "backbone_vl.layers.0.ffn.A.fc2.bias") {
 		t.Errorf("missing tensor: %v", err)
 	}

@@ -3,9 +3,9 @@ package beit3
 import (
 	"context"
 	"fmt"
+	"github.com/airvec/airvec/internal/heads/synthetic"
 	"math/rand/v2"
 	"os"
-	"sort"
 	"testing"
 	"time"
 
@@ -13,18 +13,13 @@ import (
 	"github.com/airvec/airvec/weights"
 )
 
-// synthStore is an in-memory weights.Store with M2's tensor names for a
-// config; Float32 generates deterministic values on each call, so only the
+// newSynthStore declares M2's tensor names for a config in a
+// synthetic.Lazy store: values are generated on each call, so only the
 // packed copies stay resident.
-type synthStore struct {
-	shapes map[string][]int
-	names  []string
-}
-
-func newSynthStore(cfg Config) *synthStore {
+func newSynthStore(cfg Config) *synthetic.Lazy {
 	D, F, O := cfg.EncoderEmbedDim, cfg.FFNDim, cfg.OutEmbedDim
-	s := &synthStore{shapes: map[string][]int{}}
-	add := func(name string, shape ...int) { s.shapes[name] = shape }
+	s := synthetic.NewLazy(synthFill)
+	add := s.Add
 	add("logit_scale")
 	add("logit_vl_scale")
 	add("backbone.text_embed.weight", cfg.VocabSize, D)
@@ -68,36 +63,21 @@ func newSynthStore(cfg Config) *synthStore {
 	for _, p := range []string{"itc_text_proj", "itc_image_proj", "itc_vl_text_proj", "itc_vl_image_proj"} {
 		add(p+".fc.weight", O, D)
 	}
-	for n := range s.shapes {
-		s.names = append(s.names, n)
-	}
-	sort.Strings(s.names)
 	return s
 }
 
-func (s *synthStore) Names() []string { return s.names }
-func (s *synthStore) Info(name string) (weights.TensorInfo, bool) {
-	sh, ok := s.shapes[name]
-	return weights.TensorInfo{Name: name, DType: weights.F32, Shape: sh}, ok
-}
-func (s *synthStore) Float32(name string) ([]float32, error) {
-	sh := s.shapes[name]
-	n := 1
-	for _, d := range sh {
-		n *= d
-	}
+// synthFill fills a tensor with uniform values in ±0.02 from a generator
+// seeded by its name.
+func synthFill(name string, _ []int, v []float32) {
 	var seed uint64
 	for _, c := range name {
 		seed = seed*31 + uint64(c)
 	}
 	r := rand.New(rand.NewPCG(seed, 7))
-	out := make([]float32, n)
-	for i := range out {
-		out[i] = (r.Float32() - 0.5) * 0.04
+	for i := range v {
+		v[i] = (r.Float32() - 0.5) * 0.04
 	}
-	return out, nil
 }
-func (s *synthStore) Close() error { return nil }
 
 // largeConfig is configs/Encoder_1B.json (M2-Encoder-Large).
 func largeConfig(t testing.TB) Config {

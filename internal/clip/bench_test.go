@@ -3,9 +3,9 @@ package clip
 import (
 	"context"
 	"fmt"
+	"github.com/airvec/airvec/internal/heads/synthetic"
 	"hash/fnv"
 	"os"
-	"sort"
 	"strings"
 	"testing"
 
@@ -13,47 +13,15 @@ import (
 	"github.com/airvec/airvec/weights"
 )
 
-// synthStore is an in-memory weights.Store of deterministic pseudo-random
-// tensors (LayerNorm weights 1, biases small), for benchmarks and shape
-// tests at real geometries without files.
-type synthStore struct {
-	infos map[string]weights.TensorInfo
-	names []string
-}
-
-func newSynthStore() *synthStore { return &synthStore{infos: map[string]weights.TensorInfo{}} }
-
-func (s *synthStore) add(name string, shape ...int) {
-	s.infos[name] = weights.TensorInfo{Name: name, DType: weights.F32, Shape: shape}
-	s.names = append(s.names, name)
-}
-
-func (s *synthStore) Names() []string {
-	n := append([]string(nil), s.names...)
-	sort.Strings(n)
-	return n
-}
-
-func (s *synthStore) Info(name string) (weights.TensorInfo, bool) {
-	i, ok := s.infos[name]
-	return i, ok
-}
-
-func (s *synthStore) Float32(name string) ([]float32, error) {
-	info, ok := s.infos[name]
-	if !ok {
-		return nil, fmt.Errorf("synth: %q not found", name)
-	}
-	n := 1
-	for _, d := range info.Shape {
-		n *= d
-	}
-	v := make([]float32, n)
+// synthFill gives the synthetic CLIP towers deterministic pseudo-random
+// values (LayerNorm weights 1, the rest small, from a generator seeded by
+// the tensor's name).
+func synthFill(name string, _ []int, v []float32) {
 	if strings.HasSuffix(name, "norm1.weight") || strings.HasSuffix(name, "norm2.weight") || strings.HasSuffix(name, "layrnorm.weight") || strings.HasSuffix(name, "layernorm.weight") {
 		for i := range v {
 			v[i] = 1
 		}
-		return v, nil
+		return
 	}
 	h := fnv.New64a()
 	h.Write([]byte(name))
@@ -64,39 +32,36 @@ func (s *synthStore) Float32(name string) ([]float32, error) {
 		x ^= x << 17
 		v[i] = (float32(x>>40)/float32(1<<24) - 0.5) * 0.04
 	}
-	return v, nil
 }
 
-func (s *synthStore) Close() error { return nil }
-
 // synthVision declares a CLIPModel vision tower of cfg.
-func synthVision(cfg VisionConfig, proj int) *synthStore {
-	s := newSynthStore()
+func synthVision(cfg VisionConfig, proj int) *synthetic.Lazy {
+	s := synthetic.NewLazy(synthFill)
 	H, I, p := cfg.HiddenSize, cfg.IntermediateSize, cfg.PatchSize
 	T := 1 + cfg.Patches()*cfg.Patches()
-	s.add("vision_model.embeddings.patch_embedding.weight", H, 3, p, p)
-	s.add("vision_model.embeddings.class_embedding", H)
-	s.add("vision_model.embeddings.position_embedding.weight", T, H)
+	s.Add("vision_model.embeddings.patch_embedding.weight", H, 3, p, p)
+	s.Add("vision_model.embeddings.class_embedding", H)
+	s.Add("vision_model.embeddings.position_embedding.weight", T, H)
 	for _, n := range []string{"pre_layrnorm", "post_layernorm"} {
-		s.add("vision_model."+n+".weight", H)
-		s.add("vision_model."+n+".bias", H)
+		s.Add("vision_model."+n+".weight", H)
+		s.Add("vision_model."+n+".bias", H)
 	}
 	for l := 0; l < cfg.NumHiddenLayers; l++ {
 		pre := fmt.Sprintf("vision_model.encoder.layers.%d.", l)
 		for _, n := range []string{"layer_norm1", "layer_norm2"} {
-			s.add(pre+n+".weight", H)
-			s.add(pre+n+".bias", H)
+			s.Add(pre+n+".weight", H)
+			s.Add(pre+n+".bias", H)
 		}
 		for _, n := range []string{"q_proj", "k_proj", "v_proj", "out_proj"} {
-			s.add(pre+"self_attn."+n+".weight", H, H)
-			s.add(pre+"self_attn."+n+".bias", H)
+			s.Add(pre+"self_attn."+n+".weight", H, H)
+			s.Add(pre+"self_attn."+n+".bias", H)
 		}
-		s.add(pre+"mlp.fc1.weight", I, H)
-		s.add(pre+"mlp.fc1.bias", I)
-		s.add(pre+"mlp.fc2.weight", H, I)
-		s.add(pre+"mlp.fc2.bias", H)
+		s.Add(pre+"mlp.fc1.weight", I, H)
+		s.Add(pre+"mlp.fc1.bias", I)
+		s.Add(pre+"mlp.fc2.weight", H, I)
+		s.Add(pre+"mlp.fc2.bias", H)
 	}
-	s.add("visual_projection.weight", proj, H)
+	s.Add("visual_projection.weight", proj, H)
 	return s
 }
 

@@ -1,13 +1,12 @@
 package gte
 
 import (
+	"github.com/airvec/airvec/internal/heads/synthetic"
 	"context"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"math/rand/v2"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -17,39 +16,11 @@ import (
 	"github.com/airvec/airvec/weights"
 )
 
-// synthStore is an in-memory weights.Store of deterministic random tensors,
-// generated on each Float32 call so that a large geometry costs only its
-// packed weights.
-type synthStore struct {
-	shapes map[string][]int
-	names  []string
-}
-
-func (s *synthStore) add(name string, shape ...int) {
-	s.shapes[name] = shape
-	s.names = append(s.names, name)
-}
-
-func (s *synthStore) Names() []string { sort.Strings(s.names); return slices.Clone(s.names) }
-
-func (s *synthStore) Info(name string) (weights.TensorInfo, bool) {
-	sh, ok := s.shapes[name]
-	return weights.TensorInfo{Name: name, DType: weights.F32, Shape: sh}, ok
-}
-
-func (s *synthStore) Float32(name string) ([]float32, error) {
-	sh, ok := s.shapes[name]
-	if !ok {
-		return nil, fmt.Errorf("synth: %q not found: %w", name, weights.ErrNotFound)
-	}
-	n := 1
-	for _, d := range sh {
-		n *= d
-	}
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	r := rand.New(rand.NewPCG(h.Sum64(), 1))
-	v := make([]float32, n)
+// synthFill gives the synthetic GTE checkpoints deterministic random
+// values: LayerNorm scales 1 ± 0.1, matrices std 4/in (activations O(1)),
+// embeddings and the rest std 0.05.
+func synthFill(name string, sh []int, v []float32) {
+	r := synthetic.NameRand(name)
 	switch {
 	case strings.HasSuffix(name, "LayerNorm.weight"), strings.HasSuffix(name, "_ln.weight"):
 		for i := range v {
@@ -64,32 +35,29 @@ func (s *synthStore) Float32(name string) ([]float32, error) {
 			v[i] = std * float32(r.NormFloat64())
 		}
 	}
-	return v, nil
 }
 
-func (s *synthStore) Close() error { return nil }
-
 // synthModel builds a NewModel checkpoint of cfg's geometry under prefix.
-func synthModel(cfg Config, prefix string) *synthStore {
+func synthModel(cfg Config, prefix string) *synthetic.Lazy {
 	H, I := cfg.HiddenSize, cfg.IntermediateSize
-	s := &synthStore{shapes: map[string][]int{}}
-	s.add(prefix+"embeddings.word_embeddings.weight", cfg.VocabSize, H)
-	s.add(prefix+"embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, H)
-	s.add(prefix+"embeddings.LayerNorm.weight", H)
-	s.add(prefix+"embeddings.LayerNorm.bias", H)
+	s := synthetic.NewLazy(synthFill)
+	s.Add(prefix+"embeddings.word_embeddings.weight", cfg.VocabSize, H)
+	s.Add(prefix+"embeddings.token_type_embeddings.weight", cfg.TypeVocabSize, H)
+	s.Add(prefix+"embeddings.LayerNorm.weight", H)
+	s.Add(prefix+"embeddings.LayerNorm.bias", H)
 	for i := 0; i < cfg.NumHiddenLayers; i++ {
 		p := fmt.Sprintf("%sencoder.layer.%d.", prefix, i)
-		s.add(p+"attention.qkv_proj.weight", 3*H, H)
-		s.add(p+"attention.qkv_proj.bias", 3*H)
-		s.add(p+"attention.o_proj.weight", H, H)
-		s.add(p+"attention.o_proj.bias", H)
-		s.add(p+"attn_ln.weight", H)
-		s.add(p+"attn_ln.bias", H)
-		s.add(p+"mlp.up_gate_proj.weight", 2*I, H)
-		s.add(p+"mlp.down_proj.weight", H, I)
-		s.add(p+"mlp.down_proj.bias", H)
-		s.add(p+"mlp_ln.weight", H)
-		s.add(p+"mlp_ln.bias", H)
+		s.Add(p+"attention.qkv_proj.weight", 3*H, H)
+		s.Add(p+"attention.qkv_proj.bias", 3*H)
+		s.Add(p+"attention.o_proj.weight", H, H)
+		s.Add(p+"attention.o_proj.bias", H)
+		s.Add(p+"attn_ln.weight", H)
+		s.Add(p+"attn_ln.bias", H)
+		s.Add(p+"mlp.up_gate_proj.weight", 2*I, H)
+		s.Add(p+"mlp.down_proj.weight", H, I)
+		s.Add(p+"mlp.down_proj.bias", H)
+		s.Add(p+"mlp_ln.weight", H)
+		s.Add(p+"mlp_ln.bias", H)
 	}
 	return s
 }
@@ -119,8 +87,8 @@ func randBatch(r *rand.Rand, B, L, V int) *encoder.Batch {
 func TestPrefixedCheckpoint(t *testing.T) {
 	cfg := smallConfig()
 	st := synthModel(cfg, "new.")
-	st.add("classifier.weight", 1, cfg.HiddenSize)
-	st.add("classifier.bias", 1)
+	st.Add("classifier.weight", 1, cfg.HiddenSize)
+	st.Add("classifier.bias", 1)
 	s := weights.NewScope(st)
 	if _, err := Load(s, cfg, kernels.FP32); err != nil {
 		t.Fatal(err)
@@ -216,7 +184,7 @@ func TestAbsoluteAndRMSVariants(t *testing.T) {
 	if _, err := Load(weights.NewScope(st), cfg, kernels.FP32); !errors.Is(err, weights.ErrNotFound) {
 		t.Errorf("absolute positions without position_embeddings: %v", err)
 	}
-	st.add("embeddings.position_embeddings.weight", cfg.MaxPositionEmbeddings, cfg.HiddenSize)
+	st.Add("embeddings.position_embeddings.weight", cfg.MaxPositionEmbeddings, cfg.HiddenSize)
 	cfg.LayerNormType = "rms_norm"
 	s := weights.NewScope(st)
 	m, err := Load(s, cfg, kernels.FP32)

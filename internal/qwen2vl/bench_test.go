@@ -3,12 +3,10 @@ package qwen2vl
 import (
 	"context"
 	"fmt"
+	"github.com/airvec/airvec/internal/heads/synthetic"
 	"github.com/airvec/airvec/internal/procstat"
-	"hash/fnv"
 	"math/rand/v2"
 	"os"
-	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,38 +16,11 @@ import (
 	"github.com/airvec/airvec/weights"
 )
 
-// synthStore is an in-memory weights.Store of deterministic random F32
-// tensors, generated on each Float32 call (only the packed copies stay).
-type synthStore struct {
-	shapes map[string][]int
-	names  []string
-}
-
-func (s *synthStore) add(name string, shape ...int) {
-	s.shapes[name] = shape
-	s.names = append(s.names, name)
-}
-
-func (s *synthStore) Names() []string { sort.Strings(s.names); return slices.Clone(s.names) }
-
-func (s *synthStore) Info(name string) (weights.TensorInfo, bool) {
-	sh, ok := s.shapes[name]
-	return weights.TensorInfo{Name: name, DType: weights.F32, Shape: sh}, ok
-}
-
-func (s *synthStore) Float32(name string) ([]float32, error) {
-	sh, ok := s.shapes[name]
-	if !ok {
-		return nil, fmt.Errorf("synth: %q not found: %w", name, weights.ErrNotFound)
-	}
-	n := 1
-	for _, d := range sh {
-		n *= d
-	}
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	r := rand.New(rand.NewPCG(h.Sum64(), 1))
-	v := make([]float32, n)
+// synthFill gives the synthetic Qwen2-VL checkpoints deterministic random
+// values: norm scales 1 ± 0.1, matrices std 2/fan-in, embeddings and the
+// rest std 0.05.
+func synthFill(name string, sh []int, v []float32) {
+	r := synthetic.NameRand(name)
 	std := float32(0.05)
 	switch {
 	case strings.HasSuffix(name, "norm.weight") || strings.HasSuffix(name, "norm1.weight") ||
@@ -57,67 +28,64 @@ func (s *synthStore) Float32(name string) ([]float32, error) {
 		for i := range v {
 			v[i] = 1 + 0.1*float32(r.NormFloat64())
 		}
-		return v, nil
+		return
 	case len(sh) >= 2 && !strings.Contains(name, "embed_tokens"):
-		k := n / sh[0]
+		k := len(v) / sh[0]
 		std = 2 / float32(k)
 	}
 	for i := range v {
 		v[i] = std * float32(r.NormFloat64())
 	}
-	return v, nil
 }
-
-func (s *synthStore) Close() error { return nil }
 
 // synthCheckpoint builds a Qwen2VLForConditionalGeneration checkpoint of
 // cfg's geometry ("visual.*", "model.*").
-func synthCheckpoint(cfg Config) *synthStore {
-	s := &synthStore{shapes: map[string][]int{}}
+func synthCheckpoint(cfg Config) *synthetic.Lazy {
+	s := synthetic.NewLazy(synthFill)
 	H, I := cfg.HiddenSize, cfg.IntermediateSize
 	nh, kv, hd := cfg.NumAttentionHeads, cfg.NumKeyValueHeads, cfg.HeadDim()
-	s.add("model.embed_tokens.weight", cfg.VocabSize, H)
-	s.add("model.norm.weight", H)
+	s.Add("model.embed_tokens.weight", cfg.VocabSize, H)
+	s.Add("model.norm.weight", H)
 	for i := 0; i < cfg.NumHiddenLayers; i++ {
 		p := fmt.Sprintf("model.layers.%d.", i)
-		s.add(p+"input_layernorm.weight", H)
-		s.add(p+"post_attention_layernorm.weight", H)
-		s.add(p+"self_attn.q_proj.weight", nh*hd, H)
-		s.add(p+"self_attn.q_proj.bias", nh*hd)
-		s.add(p+"self_attn.k_proj.weight", kv*hd, H)
-		s.add(p+"self_attn.k_proj.bias", kv*hd)
-		s.add(p+"self_attn.v_proj.weight", kv*hd, H)
-		s.add(p+"self_attn.v_proj.bias", kv*hd)
-		s.add(p+"self_attn.o_proj.weight", H, nh*hd)
-		s.add(p+"mlp.gate_proj.weight", I, H)
-		s.add(p+"mlp.up_proj.weight", I, H)
-		s.add(p+"mlp.down_proj.weight", H, I)
+		s.Add(p+"input_layernorm.weight", H)
+		s.Add(p+"post_attention_layernorm.weight", H)
+		s.Add(p+"self_attn.q_proj.weight", nh*hd, H)
+		s.Add(p+"self_attn.q_proj.bias", nh*hd)
+		s.Add(p+"self_attn.k_proj.weight", kv*hd, H)
+		s.Add(p+"self_attn.k_proj.bias", kv*hd)
+		s.Add(p+"self_attn.v_proj.weight", kv*hd, H)
+		s.Add(p+"self_attn.v_proj.bias", kv*hd)
+		s.Add(p+"self_attn.o_proj.weight", H, nh*hd)
+		s.Add(p+"mlp.gate_proj.weight", I, H)
+		s.Add(p+"mlp.up_proj.weight", I, H)
+		s.Add(p+"mlp.down_proj.weight", H, I)
 	}
 	v := cfg.Vision
 	D, M := v.EmbedDim, v.MLPDim()
 	mw := v.SpatialMergeSize * v.SpatialMergeSize * D
-	s.add("visual.patch_embed.proj.weight", D, v.InChannels, v.TemporalPatchSize, v.PatchSize, v.PatchSize)
+	s.Add("visual.patch_embed.proj.weight", D, v.InChannels, v.TemporalPatchSize, v.PatchSize, v.PatchSize)
 	for i := 0; i < v.Depth; i++ {
 		p := fmt.Sprintf("visual.blocks.%d.", i)
 		for _, n := range []string{"norm1", "norm2"} {
-			s.add(p+n+".weight", D)
-			s.add(p+n+".bias", D)
+			s.Add(p+n+".weight", D)
+			s.Add(p+n+".bias", D)
 		}
-		s.add(p+"attn.qkv.weight", 3*D, D)
-		s.add(p+"attn.qkv.bias", 3*D)
-		s.add(p+"attn.proj.weight", D, D)
-		s.add(p+"attn.proj.bias", D)
-		s.add(p+"mlp.fc1.weight", M, D)
-		s.add(p+"mlp.fc1.bias", M)
-		s.add(p+"mlp.fc2.weight", D, M)
-		s.add(p+"mlp.fc2.bias", D)
+		s.Add(p+"attn.qkv.weight", 3*D, D)
+		s.Add(p+"attn.qkv.bias", 3*D)
+		s.Add(p+"attn.proj.weight", D, D)
+		s.Add(p+"attn.proj.bias", D)
+		s.Add(p+"mlp.fc1.weight", M, D)
+		s.Add(p+"mlp.fc1.bias", M)
+		s.Add(p+"mlp.fc2.weight", D, M)
+		s.Add(p+"mlp.fc2.bias", D)
 	}
-	s.add("visual.merger.ln_q.weight", D)
-	s.add("visual.merger.ln_q.bias", D)
-	s.add("visual.merger.mlp.0.weight", mw, mw)
-	s.add("visual.merger.mlp.0.bias", mw)
-	s.add("visual.merger.mlp.2.weight", H, mw)
-	s.add("visual.merger.mlp.2.bias", H)
+	s.Add("visual.merger.ln_q.weight", D)
+	s.Add("visual.merger.ln_q.bias", D)
+	s.Add("visual.merger.mlp.0.weight", mw, mw)
+	s.Add("visual.merger.mlp.0.bias", mw)
+	s.Add("visual.merger.mlp.2.weight", H, mw)
+	s.Add("visual.merger.mlp.2.bias", H)
 	return s
 }
 

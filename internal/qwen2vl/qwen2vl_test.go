@@ -3,6 +3,7 @@ package qwen2vl
 import (
 	"context"
 	"errors"
+	"github.com/airvec/airvec/internal/heads/synthetic"
 	"math"
 	"os"
 	"path/filepath"
@@ -322,7 +323,7 @@ func tinyConfig(t *testing.T) Config {
 
 // renamed serves a store's tensors under other names.
 type renamed struct {
-	*synthStore
+	*synthetic.Lazy
 	to map[string]string // new name → old
 }
 
@@ -333,19 +334,19 @@ func (r renamed) Names() []string {
 	}
 	return out
 }
-func (r renamed) Info(n string) (weights.TensorInfo, bool) { return r.synthStore.Info(r.to[n]) }
-func (r renamed) Float32(n string) ([]float32, error)      { return r.synthStore.Float32(r.to[n]) }
+func (r renamed) Info(n string) (weights.TensorInfo, bool) { return r.Lazy.Info(r.to[n]) }
+func (r renamed) Float32(n string) ([]float32, error)      { return r.Lazy.Float32(r.to[n]) }
 
 func TestLoadErrors(t *testing.T) {
 	cfg := tinyConfig(t)
 	// Missing and misshapen tensors are named in the error.
 	s := synthCheckpoint(cfg)
-	delete(s.shapes, "model.layers.1.self_attn.k_proj.bias")
+	s.Remove("model.layers.1.self_attn.k_proj.bias")
 	if _, err := Load(weights.NewScope(s), cfg, kernels.FP32); err == nil || !strings.Contains(err.Error(), "model.layers.1.self_attn.k_proj.bias") {
 		t.Errorf("missing tensor: %v", err)
 	}
 	s = synthCheckpoint(cfg)
-	s.shapes["visual.blocks.0.attn.qkv.weight"] = []int{95, 32}
+	s.Add("visual.blocks.0.attn.qkv.weight", 95, 32)
 	if _, err := Load(weights.NewScope(s), cfg, kernels.FP32); err == nil || !strings.Contains(err.Error(), "visual.blocks.0.attn.qkv.weight") {
 		t.Errorf("bad shape: %v", err)
 	}
