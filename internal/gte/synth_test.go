@@ -1,10 +1,10 @@
 package gte
 
 import (
-	"github.com/airvec/airvec/internal/heads/synthetic"
 	"context"
 	"errors"
 	"fmt"
+	"github.com/airvec/airvec/internal/heads/synthetic"
 	"math/rand/v2"
 	"slices"
 	"strings"

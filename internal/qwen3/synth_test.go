@@ -1,9 +1,9 @@
 package qwen3
 
 import (
-	"github.com/airvec/airvec/internal/heads/synthetic"
 	"context"
 	"fmt"
+	"github.com/airvec/airvec/internal/heads/synthetic"
 	"math/rand/v2"
 	"slices"
 	"strings"
